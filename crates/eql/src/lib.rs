@@ -7,17 +7,22 @@
 
 pub mod ast;
 pub mod diag;
+pub mod funcs;
+pub mod lex;
+mod parse;
+pub mod print;
+pub mod render;
 pub mod span;
+pub mod strip;
 
 pub use diag::{Code, Diagnostic, Severity};
+pub use parse::{MAX_NESTING, MAX_TREE_DEPTH};
+pub use print::print;
+pub use render::render;
 pub use span::Span;
+pub use strip::strip_spans;
 
 /// Parses one query. On failure returns every error found (at least one).
 pub fn parse(text: &str) -> Result<ast::Query, Vec<Diagnostic>> {
-    let _ = text;
-    Err(vec![Diagnostic::error(
-        Code("E000"),
-        Span::default(),
-        "parser not yet written",
-    )])
+    parse::parse_query(text)
 }

@@ -1,0 +1,156 @@
+//! String pattern sets: EQL wildcards (`*`, `?`), Lucene regexps and exact strings,
+//! each set compiled once into a hash set plus one multi-pattern automaton, so a
+//! `:` against hundreds of patterns costs one scan of the value.
+
+use ahash::AHashSet;
+use regex_automata::meta;
+use regex_automata::util::syntax;
+
+/// One pattern of a `:` / `like` / `regex` list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pattern {
+    /// EQL wildcard: `*` any run of characters, `?` exactly one; everything else literal.
+    Wildcard(String),
+    /// Lucene regular expression, anchored on the whole value.
+    Regex(String),
+}
+
+/// Matches a string against any of a set of patterns.
+#[derive(Debug, Clone)]
+pub struct StringMatcher {
+    case_insensitive: bool,
+    /// Patterns without wildcards (lowercased when case-insensitive).
+    exact: AHashSet<Box<str>>,
+    /// Every other pattern, in one automaton.
+    automaton: Option<meta::Regex>,
+}
+
+impl StringMatcher {
+    /// Compiles the patterns; an invalid regexp yields its index and a message.
+    pub fn new(patterns: &[Pattern], case_insensitive: bool) -> Result<StringMatcher, (usize, String)> {
+        let mut exact = AHashSet::new();
+        let mut regexes = Vec::new();
+        for (i, p) in patterns.iter().enumerate() {
+            match p {
+                Pattern::Wildcard(w) if !w.contains(['*', '?']) => {
+                    exact.insert(fold(w, case_insensitive).into_boxed_str());
+                }
+                Pattern::Wildcard(w) => regexes.push(wildcard_to_regex(w)),
+                Pattern::Regex(r) => regexes.push(super::regex::lucene_to_regex(r).map_err(|e| (i, e))?),
+            }
+        }
+        let automaton = if regexes.is_empty() {
+            None
+        } else {
+            let anchored: Vec<String> = regexes.iter().map(|r| format!("^(?:{r})$")).collect();
+            let built = meta::Regex::builder()
+                .syntax(syntax::Config::new().case_insensitive(case_insensitive))
+                .configure(meta::Config::new().nfa_size_limit(Some(64 << 20)))
+                .build_many(&anchored)
+                .map_err(|e| (0, format!("pattern too complex: {e}")))?;
+            Some(built)
+        };
+        Ok(StringMatcher {
+            case_insensitive,
+            exact,
+            automaton,
+        })
+    }
+
+    pub fn is_match(&self, s: &str) -> bool {
+        if !self.exact.is_empty() {
+            let hit = if self.case_insensitive {
+                self.exact.contains(fold(s, true).as_str())
+            } else {
+                self.exact.contains(s)
+            };
+            if hit {
+                return true;
+            }
+        }
+        self.automaton.as_ref().is_some_and(|re| re.is_match(s))
+    }
+}
+
+fn fold(s: &str, case_insensitive: bool) -> String {
+    if case_insensitive {
+        s.to_lowercase()
+    } else {
+        s.to_string()
+    }
+}
+
+/// Translates an EQL wildcard to regex syntax (unanchored).
+pub fn wildcard_to_regex(w: &str) -> String {
+    let mut out = String::with_capacity(w.len() + 8);
+    let mut literal = String::new();
+    for c in w.chars() {
+        match c {
+            '*' | '?' => {
+                out.push_str(&regex_syntax_escape(&literal));
+                literal.clear();
+                out.push_str(if c == '*' { "(?s:.*)" } else { "(?s:.)" });
+            }
+            _ => literal.push(c),
+        }
+    }
+    out.push_str(&regex_syntax_escape(&literal));
+    out
+}
+
+fn regex_syntax_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$#&-~ \t\n".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wc(ps: &[&str], ci: bool) -> StringMatcher {
+        let pats: Vec<Pattern> = ps.iter().map(|p| Pattern::Wildcard(p.to_string())).collect();
+        StringMatcher::new(&pats, ci).unwrap()
+    }
+
+    #[test]
+    fn wildcards() {
+        let m = wc(&["*.exe", "cmd?", "exact"], false);
+        assert!(m.is_match("a.exe"));
+        assert!(m.is_match(".exe"));
+        assert!(!m.is_match("a.EXE"));
+        assert!(m.is_match("cmd1"));
+        assert!(!m.is_match("cmd"));
+        assert!(!m.is_match("cmd12"));
+        assert!(m.is_match("exact"));
+        assert!(!m.is_match("exactly"));
+        let m = wc(&["*.EXE", "EXACT", "C:\\Windows\\*"], true);
+        assert!(m.is_match("a.exe"));
+        assert!(m.is_match("exact"));
+        assert!(m.is_match("c:\\windows\\system32"));
+        assert!(!m.is_match("c:\\windowsx"));
+    }
+
+    #[test]
+    fn metacharacters_are_literal() {
+        let m = wc(&["a.b(c)[d]+$^|\\*"], false);
+        assert!(m.is_match("a.b(c)[d]+$^|\\xyz"));
+        assert!(!m.is_match("aXb(c)[d]+$^|\\"));
+        let m = wc(&["line1\n*"], false);
+        assert!(m.is_match("line1\nline2\nline3"));
+    }
+
+    #[test]
+    fn many_patterns() {
+        let owned: Vec<String> = (0..500).map(|i| format!("*proc{i}.exe")).collect();
+        let refs: Vec<&str> = owned.iter().map(String::as_str).collect();
+        let m = wc(&refs, true);
+        assert!(m.is_match("C:\\x\\PROC499.EXE"));
+        assert!(!m.is_match("C:\\x\\PROC500.EXE"));
+    }
+}

@@ -1,0 +1,476 @@
+//! Streaming runtime: events in (timestamp, tiebreaker, arrival) order → matches.
+//!
+//! [`Matcher`] evaluates each event against the plan's stages once, turns the join key
+//! expressions into composite keys (multi-valued fields → one key per combination), and
+//! feeds the pure state machines in [`sequence`] and [`sample`]. Pipes (`head`, `tail`)
+//! and the `size` cap are applied to the output as it streams.
+
+pub mod event_query;
+pub mod sample;
+pub mod sequence;
+
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+use smallvec::SmallVec;
+
+use crate::event::Event;
+use crate::plan::{Plan, PlanKind, PlanPipe, StagePlan};
+use crate::value::Value;
+
+use self::event_query::PipeChain;
+use self::sample::SampleMachine;
+use self::sequence::{SequenceMachine, SequenceSpec, StageHits};
+
+/// One result.
+#[derive(Debug, Clone)]
+pub enum Match {
+    /// An event query hit.
+    Event(Arc<Event>),
+    /// A sequence or a sample: its join key values and its events in stage order
+    /// (`None` = a missing-event stage).
+    Sequence {
+        join_keys: Vec<Value>,
+        events: Vec<Option<Arc<Event>>>,
+    },
+}
+
+/// A composite join key: one value per `by` position.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct JoinKey(pub SmallVec<[Value; 2]>);
+
+impl Ord for JoinKey {
+    /// Elasticsearch's composite order: position by position, null first.
+    fn cmp(&self, other: &Self) -> Ordering {
+        for (a, b) in self.0.iter().zip(other.0.iter()) {
+            let o = a.total_cmp(b);
+            if o != Ordering::Equal {
+                return o;
+            }
+        }
+        self.0.len().cmp(&other.0.len())
+    }
+}
+
+impl PartialOrd for JoinKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// The values one key position contributes: multi-valued fields give each distinct
+/// non-null element; null is a key only for an optional (`?field`) key.
+fn key_candidates(value: Value, optional: bool) -> SmallVec<[Value; 2]> {
+    let mut out = SmallVec::new();
+    match value {
+        Value::Null => {
+            if optional {
+                out.push(Value::Null);
+            }
+        }
+        Value::List(items) => {
+            let had_items = !items.is_empty();
+            for item in items {
+                if !item.is_null() && !out.contains(&item) {
+                    out.push(item);
+                }
+            }
+            if out.is_empty() && had_items && optional {
+                out.push(Value::Null);
+            }
+        }
+        scalar => out.push(scalar),
+    }
+    out
+}
+
+/// Every composite key of `event` for `stage` (the cartesian product of the positions).
+pub fn stage_keys(stage: &StagePlan, event: &Event, out: &mut Vec<JoinKey>) {
+    out.clear();
+    out.push(JoinKey(SmallVec::new()));
+    for key in &stage.keys {
+        let candidates = key_candidates(key.expr.eval(event), key.optional);
+        if candidates.is_empty() {
+            out.clear();
+            return;
+        }
+        if candidates.len() == 1 {
+            if let Some(v) = candidates.into_iter().next() {
+                for k in out.iter_mut() {
+                    k.0.push(v.clone());
+                }
+            }
+            continue;
+        }
+        let previous = std::mem::take(out);
+        for prefix in &previous {
+            for v in &candidates {
+                let mut k = prefix.clone();
+                k.0.push(v.clone());
+                out.push(k);
+            }
+        }
+    }
+}
+
+/// A raw result with the arrival number Elasticsearch would order it by.
+pub(crate) type Ordered = (u64, Match);
+
+enum State {
+    Event { counter: u64 },
+    Sequence(Box<SequenceState>),
+    Sample(SampleMachine<Arc<Event>, JoinKey>),
+}
+
+struct SequenceState {
+    machine: SequenceMachine<Arc<Event>, JoinKey>,
+    hits: StageHits<JoinKey>,
+    keys: Vec<JoinKey>,
+    out: Vec<sequence::SequenceOutput<Arc<Event>, JoinKey>>,
+}
+
+/// Streaming matcher for one plan. Events must be pushed in (timestamp, tiebreaker,
+/// arrival) order.
+pub struct Matcher {
+    plan: Arc<Plan>,
+    state: State,
+    pipes: PipeChain,
+    raw: Vec<Ordered>,
+}
+
+impl Matcher {
+    pub fn new(plan: Arc<Plan>) -> Matcher {
+        let mut pipes: Vec<PlanPipe> = plan.pipes.clone();
+        if let Some(size) = plan.options.size {
+            pipes.push(PlanPipe::Head(size));
+        }
+        Matcher::with_pipes(plan, &pipes)
+    }
+
+    /// A matcher that applies exactly `pipes` to its output (none for batch use).
+    pub(crate) fn with_pipes(plan: Arc<Plan>, pipes: &[PlanPipe]) -> Matcher {
+        let state = match &plan.kind {
+            PlanKind::Event(_) => State::Event { counter: 0 },
+            PlanKind::Sequence(seq) => State::Sequence(Box::new(SequenceState {
+                machine: SequenceMachine::new(SequenceSpec {
+                    missing: seq.expanded_missing(),
+                    maxspan_ns: seq.maxspan_ns,
+                    lookback_ns: plan.options.lookback,
+                }),
+                hits: StageHits::default(),
+                keys: Vec::new(),
+                out: Vec::new(),
+            })),
+            PlanKind::Sample(sample) => {
+                State::Sample(SampleMachine::new(sample.stages.len(), plan.options.max_samples_per_key))
+            }
+        };
+        Matcher {
+            plan,
+            state,
+            pipes: PipeChain::new(pipes),
+            raw: Vec::new(),
+        }
+    }
+
+    /// Offers one event; matches it completes are appended to `out`.
+    pub fn push(&mut self, event: &Arc<Event>, out: &mut Vec<Match>) {
+        let mut raw = std::mem::take(&mut self.raw);
+        self.push_raw(event, &mut raw);
+        self.pipes.feed(raw.drain(..).map(|(_, m)| m), out);
+        self.raw = raw;
+    }
+
+    /// Moves event time to `watermark_ns`: state that can no longer match is dropped
+    /// (and sequences waiting only for a trailing missing-event window are released).
+    pub fn advance_to(&mut self, watermark_ns: i64, out: &mut Vec<Match>) {
+        let mut raw = std::mem::take(&mut self.raw);
+        self.advance_raw(watermark_ns, &mut raw);
+        self.pipes.feed(raw.drain(..).map(|(_, m)| m), out);
+        self.raw = raw;
+    }
+
+    /// End of input: flushes samples, pending sequences and `tail` buffers.
+    pub fn finish(&mut self, out: &mut Vec<Match>) {
+        let mut raw = std::mem::take(&mut self.raw);
+        self.finish_raw(&mut raw);
+        self.pipes.feed(raw.drain(..).map(|(_, m)| m), out);
+        self.pipes.finish(out);
+        self.raw = raw;
+    }
+
+    /// Entries of live state (partial sequences, remembered events, buffered results).
+    pub fn state_len(&self) -> usize {
+        let machine = match &self.state {
+            State::Event { .. } => 0,
+            State::Sequence(s) => s.machine.state_len(),
+            State::Sample(s) => s.state_len(),
+        };
+        machine + self.pipes.buffered()
+    }
+
+    pub fn plan(&self) -> &Arc<Plan> {
+        &self.plan
+    }
+
+    pub(crate) fn push_raw(&mut self, event: &Arc<Event>, out: &mut Vec<Ordered>) {
+        match (&mut self.state, &self.plan.kind) {
+            (State::Event { counter }, PlanKind::Event(stage)) => {
+                *counter += 1;
+                if stage.predicate.matches(event) {
+                    out.push((*counter, Match::Event(Arc::clone(event))));
+                }
+            }
+            (State::Sequence(state), PlanKind::Sequence(seq)) => {
+                let state = &mut **state;
+                state.hits.clear();
+                for (index, written) in seq.stages.iter().enumerate() {
+                    if !written.stage.predicate.matches(event) {
+                        continue;
+                    }
+                    stage_keys(&written.stage, event, &mut state.keys);
+                    if state.keys.is_empty() {
+                        continue;
+                    }
+                    for (position, _) in seq.expanded.iter().enumerate().filter(|(_, &w)| w == index) {
+                        for key in &state.keys {
+                            state.hits.stages.push((position, key.clone()));
+                        }
+                    }
+                }
+                if let Some(until) = &seq.until {
+                    if until.predicate.matches(event) {
+                        stage_keys(until, event, &mut state.keys);
+                        state.hits.until.append(&mut state.keys);
+                    }
+                }
+                let ts = event.timestamp.unwrap_or(i64::MIN);
+                state.machine.push(event, ts, &state.hits, &mut state.out);
+                drain_sequences(&mut state.out, out);
+            }
+            (State::Sample(machine), PlanKind::Sample(sample)) => {
+                let mut hits = Vec::new();
+                let mut keys = Vec::new();
+                for (index, stage) in sample.stages.iter().enumerate() {
+                    if stage.predicate.matches(event) {
+                        stage_keys(stage, event, &mut keys);
+                        hits.extend(keys.drain(..).map(|k| (index, k)));
+                    }
+                }
+                if !hits.is_empty() {
+                    machine.push(event, &hits);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub(crate) fn advance_raw(&mut self, watermark_ns: i64, out: &mut Vec<Ordered>) {
+        if let State::Sequence(state) = &mut self.state {
+            state.machine.advance_to(watermark_ns, &mut state.out);
+            drain_sequences(&mut state.out, out);
+        }
+    }
+
+    pub(crate) fn finish_raw(&mut self, out: &mut Vec<Ordered>) {
+        match &mut self.state {
+            State::Event { .. } => {}
+            State::Sequence(state) => {
+                state.machine.finish(&mut state.out);
+                drain_sequences(&mut state.out, out);
+            }
+            State::Sample(machine) => {
+                let limit = self.plan.options.size.map(|s| usize::try_from(s).unwrap_or(usize::MAX));
+                let mut samples = Vec::new();
+                machine.finish(limit, &mut samples);
+                for (i, s) in samples.into_iter().enumerate() {
+                    out.push((
+                        i as u64,
+                        Match::Sequence {
+                            join_keys: s.key.0.into_vec(),
+                            events: s.events.into_iter().map(Some).collect(),
+                        },
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn drain_sequences(from: &mut Vec<sequence::SequenceOutput<Arc<Event>, JoinKey>>, out: &mut Vec<Ordered>) {
+    for s in from.drain(..) {
+        out.push((
+            s.order,
+            Match::Sequence {
+                join_keys: s.key.0.into_vec(),
+                events: s.events,
+            },
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use crate::event::EventOptions;
+    use crate::field::FieldTable;
+    use crate::plan::QueryOptions;
+    use crate::schema::Schema;
+
+    /// Compiles `query` and parses `docs` (JSON texts) into events in arrival order.
+    fn setup(query: &str, options: QueryOptions, docs: &[String]) -> (Arc<Plan>, Vec<Arc<Event>>) {
+        let schema = Schema::empty();
+        let mut fields = FieldTable::new(&schema, &options.timestamp_field, None, &options.category_field);
+        let ast = eql::parse(query).unwrap();
+        let plan = crate::plan::compile(&ast, &schema, &options, &mut fields).unwrap();
+        let events = docs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let mut e = fields.parse_event(d, &EventOptions::default()).unwrap();
+                e.seq = i as u64;
+                Arc::new(e)
+            })
+            .collect();
+        (Arc::new(plan), events)
+    }
+
+    fn doc(ts: i64, category: &str, name: &str, pid: i64) -> String {
+        format!(r#"{{"@timestamp":{ts},"event":{{"category":"{category}"}},"process":{{"name":"{name}","pid":{pid}}}}}"#)
+    }
+
+    fn pids(matches: &[Match]) -> Vec<Vec<i64>> {
+        matches
+            .iter()
+            .map(|m| match m {
+                Match::Event(e) => vec![e.timestamp.unwrap_or(0) / 1_000_000],
+                Match::Sequence { events, .. } => events
+                    .iter()
+                    .map(|e| e.as_ref().map_or(-1, |e| e.timestamp.unwrap_or(0) / 1_000_000))
+                    .collect(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn streaming_sequence_with_lookback_keeps_state_bounded() {
+        let options = QueryOptions {
+            lookback: Some(1_000 * 1_000_000),
+            ..QueryOptions::default()
+        };
+        let docs: Vec<String> = (0..5_000)
+            .map(|i| doc(i, "process", if i % 2 == 0 { "a" } else { "c" }, i))
+            .collect();
+        let (plan, events) = setup(
+            r#"sequence by process.pid [process where process.name == "a"] [process where process.name == "b"]"#,
+            options,
+            &docs,
+        );
+        let mut matcher = Matcher::new(plan);
+        let mut out = Vec::new();
+        let mut peak = 0;
+        for e in &events {
+            matcher.push(e, &mut out);
+            peak = peak.max(matcher.state_len());
+        }
+        // Every pid is distinct: only the last second's partials survive.
+        assert!(peak <= 1_002, "state grew to {peak}");
+        matcher.advance_to(i64::MAX, &mut out);
+        assert_eq!(matcher.state_len(), 0);
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn streaming_sequence_emits_on_completion() {
+        let docs = vec![doc(1, "process", "a", 7), doc(2, "process", "a", 8), doc(3, "process", "b", 7)];
+        let (plan, events) = setup(
+            r#"sequence by process.pid with maxspan=1m [process where process.name == "a"] [process where process.name == "b"]"#,
+            QueryOptions::default(),
+            &docs,
+        );
+        let mut matcher = Matcher::new(plan);
+        let mut out = Vec::new();
+        matcher.push(&events[0], &mut out);
+        matcher.push(&events[1], &mut out);
+        assert!(out.is_empty());
+        matcher.push(&events[2], &mut out);
+        assert_eq!(pids(&out), vec![vec![1, 3]]);
+        match &out[0] {
+            Match::Sequence { join_keys, .. } => assert_eq!(join_keys, &vec![Value::Int(7)]),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn event_query_tail_and_size() {
+        let docs: Vec<String> = (1..=10).map(|i| doc(i, "process", "a", i)).collect();
+        let (plan, events) = setup("process where true | tail 3", QueryOptions::default(), &docs);
+        let mut matcher = Matcher::new(plan);
+        let mut out = Vec::new();
+        for e in &events {
+            matcher.push(e, &mut out);
+        }
+        assert!(out.is_empty());
+        matcher.finish(&mut out);
+        assert_eq!(pids(&out), vec![vec![8], vec![9], vec![10]]);
+
+        let options = QueryOptions {
+            size: Some(2),
+            ..QueryOptions::default()
+        };
+        let (plan, events) = setup("process where true", options, &docs);
+        let out = crate::query::run(&plan, events.into_iter().rev().collect());
+        assert_eq!(pids(&out), vec![vec![1], vec![2]]);
+    }
+
+    #[test]
+    fn samples_ordered_by_key() {
+        let docs = vec![
+            doc(1, "process", "b", 2),
+            doc(2, "file", "b", 2),
+            doc(3, "process", "a", 1),
+            doc(4, "file", "a", 1),
+        ];
+        let (plan, events) = setup(
+            "sample by process.name [process where true] [file where true]",
+            QueryOptions::default(),
+            &docs,
+        );
+        let out = crate::query::run(&plan, events);
+        assert_eq!(pids(&out), vec![vec![3, 4], vec![1, 2]]);
+    }
+
+    #[test]
+    fn key_candidates_follow_es_rules() {
+        let list = |v: Vec<Value>| Value::List(v);
+        assert_eq!(key_candidates(Value::Null, false).len(), 0);
+        assert_eq!(key_candidates(Value::Null, true).as_slice(), &[Value::Null]);
+        assert_eq!(
+            key_candidates(list(vec![Value::str("a"), Value::Null, Value::str("a"), Value::str("b")]), false).as_slice(),
+            &[Value::str("a"), Value::str("b")]
+        );
+        assert!(key_candidates(list(vec![]), true).is_empty());
+        assert_eq!(key_candidates(list(vec![Value::Null]), true).as_slice(), &[Value::Null]);
+        assert!(key_candidates(list(vec![Value::Null]), false).is_empty());
+    }
+
+    #[test]
+    fn join_keys_order_nulls_first_then_bytes() {
+        let k = |v: &[Value]| JoinKey(v.iter().cloned().collect());
+        let mut keys = vec![
+            k(&[Value::str("doom"), Value::str("win10")]),
+            k(&[Value::str("doom"), Value::Null]),
+            k(&[Value::str("GTA"), Value::Null]),
+        ];
+        keys.sort();
+        assert_eq!(
+            keys,
+            vec![
+                k(&[Value::str("GTA"), Value::Null]),
+                k(&[Value::str("doom"), Value::Null]),
+                k(&[Value::str("doom"), Value::str("win10")]),
+            ]
+        );
+    }
+}

@@ -1,0 +1,766 @@
+//! The sequence state machine: pure transition logic, generic over the event handle `E`
+//! and the join key `K`, so it can be tested with fake events.
+//!
+//! Semantics (Elasticsearch's `SequenceMatcher`, replayed event by event):
+//! - one pending partial sequence per (stage, key); a partial that reaches a stage replaces
+//!   the one waiting there, and moving a partial on removes it from its old stage;
+//! - each event is offered to the stages from last to first, so it can extend one partial and
+//!   start another;
+//! - `maxspan` bounds last − first; `until` drops the key's partials that precede it;
+//! - missing stages `![...]`: candidates are formed from the positive stages, then checked for
+//!   missing events in their gaps (inner), before them (leading) and after them (trailing),
+//!   with Elasticsearch's rules for combining leading and trailing hits.
+//!
+//! State is dropped as soon as it can no longer lead to a match: a deadline index
+//! (`BTreeMap` expiry → keys) makes expiry cost O(expired).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::hash::Hash;
+
+use ahash::AHashMap;
+
+const NANOS_PER_MILLI: i64 = 1_000_000;
+
+/// The shape of a sequence after `runs` expansion.
+#[derive(Debug, Clone)]
+pub struct SequenceSpec {
+    /// One entry per expanded stage: `true` for a missing-event stage `![...]`.
+    pub missing: Vec<bool>,
+    /// `with maxspan=`, in nanoseconds.
+    pub maxspan_ns: Option<i64>,
+    /// Bound on state age when there is no maxspan (a rule's look-back), in nanoseconds.
+    pub lookback_ns: Option<i64>,
+}
+
+/// One completed sequence, events in stage order (`None` = missing-event placeholder).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SequenceOutput<E, K> {
+    pub key: K,
+    pub events: Vec<Option<E>>,
+    /// Arrival counter of the last positive event: Elasticsearch orders sequences by it.
+    pub order: u64,
+}
+
+/// Where one event matched: `(expanded stage, key)` pairs; `until` keys.
+#[derive(Debug, Clone)]
+pub struct StageHits<K> {
+    pub stages: Vec<(usize, K)>,
+    pub until: Vec<K>,
+}
+
+impl<K> Default for StageHits<K> {
+    fn default() -> Self {
+        StageHits {
+            stages: Vec::new(),
+            until: Vec::new(),
+        }
+    }
+}
+
+impl<K> StageHits<K> {
+    pub fn clear(&mut self) {
+        self.stages.clear();
+        self.until.clear();
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Partial<E> {
+    start_ts: i64,
+    /// Positive events matched so far, in stage order, with their timestamps.
+    events: Vec<(E, i64)>,
+    last_counter: u64,
+}
+
+/// A completed candidate waiting to see whether a trailing missing event shows up.
+#[derive(Debug, Clone)]
+struct Pending<E> {
+    partial: Partial<E>,
+    /// Latest leading missing event found (only kept when there are leading stages too).
+    leading: Option<i64>,
+    /// Trailing events count only above this (the last positive event's millisecond).
+    trailing_after_ns: i64,
+    /// Once the watermark passes this, no trailing event can discard the candidate.
+    decided_at: Option<i64>,
+}
+
+#[derive(Debug)]
+struct KeyState<E> {
+    /// Partials by the expanded stage they last matched (only positive, non-final stages).
+    slots: Vec<Option<Partial<E>>>,
+    /// Timestamps of events that matched each missing stage, ascending.
+    missing_seen: Vec<VecDeque<i64>>,
+    pending: Vec<Pending<E>>,
+    /// The deadline under which this key is registered in the index, if any.
+    scheduled: Option<i64>,
+}
+
+impl<E> KeyState<E> {
+    fn new(stages: usize) -> Self {
+        KeyState {
+            slots: (0..stages).map(|_| None).collect(),
+            missing_seen: (0..stages).map(|_| VecDeque::new()).collect(),
+            pending: Vec::new(),
+            scheduled: None,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.slots.iter().all(Option::is_none)
+            && self.missing_seen.iter().all(VecDeque::is_empty)
+            && self.pending.is_empty()
+    }
+
+    fn len(&self) -> usize {
+        self.slots.iter().filter(|s| s.is_some()).count()
+            + self.missing_seen.iter().map(VecDeque::len).sum::<usize>()
+            + self.pending.len()
+    }
+}
+
+/// Streaming sequence matcher over events pushed in (timestamp, tiebreaker, arrival) order.
+#[derive(Debug)]
+pub struct SequenceMachine<E, K> {
+    spec: SequenceSpec,
+    first_positive: usize,
+    last_positive: usize,
+    /// For each expanded stage, the index of its event within a partial (positive stages).
+    positive_index: Vec<usize>,
+    has_missing: bool,
+    has_leading: bool,
+    has_trailing: bool,
+    keys: AHashMap<K, KeyState<E>>,
+    deadlines: BTreeMap<i64, Vec<K>>,
+    counter: u64,
+    watermark: i64,
+}
+
+impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
+    /// `spec.missing` must hold at least one positive stage (the compiler checks it).
+    pub fn new(spec: SequenceSpec) -> Self {
+        let first_positive = spec.missing.iter().position(|m| !m).unwrap_or(0);
+        let last_positive = spec.missing.iter().rposition(|m| !m).unwrap_or(0);
+        let mut positive_index = Vec::with_capacity(spec.missing.len());
+        let mut next = 0;
+        for &m in &spec.missing {
+            positive_index.push(next);
+            if !m {
+                next += 1;
+            }
+        }
+        let has_missing = spec.missing.iter().any(|m| *m);
+        SequenceMachine {
+            has_leading: first_positive > 0,
+            has_trailing: last_positive + 1 < spec.missing.len(),
+            first_positive,
+            last_positive,
+            positive_index,
+            has_missing,
+            spec,
+            keys: AHashMap::new(),
+            deadlines: BTreeMap::new(),
+            counter: 0,
+            watermark: i64::MIN,
+        }
+    }
+
+    /// How long state may live: maxspan, else the look-back, else forever.
+    fn span(&self) -> Option<i64> {
+        self.spec.maxspan_ns.or(self.spec.lookback_ns)
+    }
+
+    /// Number of live state entries (partials, remembered missing events, pending candidates).
+    pub fn state_len(&self) -> usize {
+        self.keys.values().map(KeyState::len).sum()
+    }
+
+    /// Offers one event. `ts` must not go backwards.
+    pub fn push(&mut self, event: &E, ts: i64, hits: &StageHits<K>, out: &mut Vec<SequenceOutput<E, K>>) {
+        self.advance_to(ts, out);
+        self.counter += 1;
+        let counter = self.counter;
+
+        // Missing-stage hits first: a completion by this very event sees them, as ES's
+        // range queries would.
+        if self.has_missing {
+            for (stage, key) in &hits.stages {
+                if self.spec.missing.get(*stage).copied().unwrap_or(false) {
+                    self.record_missing(*stage, key, ts, out);
+                }
+            }
+        }
+
+        // Positive stages from last to first.
+        let mut order: Vec<&(usize, K)> = hits
+            .stages
+            .iter()
+            .filter(|(s, _)| !self.spec.missing.get(*s).copied().unwrap_or(true))
+            .collect();
+        order.sort_by(|a, b| b.0.cmp(&a.0));
+        for (stage, key) in order {
+            self.match_stage(*stage, key, event, ts, counter, out);
+        }
+
+        for key in &hits.until {
+            if let Some(state) = self.keys.get_mut(key) {
+                for slot in state.slots.iter_mut() {
+                    if slot.as_ref().is_some_and(|p| p.last_counter < counter) {
+                        *slot = None;
+                    }
+                }
+                if state.is_empty() {
+                    self.keys.remove(key);
+                }
+            }
+        }
+    }
+
+    fn match_stage(
+        &mut self,
+        stage: usize,
+        key: &K,
+        event: &E,
+        ts: i64,
+        counter: u64,
+        out: &mut Vec<SequenceOutput<E, K>>,
+    ) {
+        let maxspan = self.spec.maxspan_ns;
+        let partial = if stage == self.first_positive {
+            Partial {
+                start_ts: ts,
+                events: vec![(event.clone(), ts)],
+                last_counter: counter,
+            }
+        } else {
+            let Some(previous) = self.previous_positive(stage) else {
+                return;
+            };
+            let Some(state) = self.keys.get_mut(key) else {
+                return;
+            };
+            let Some(mut partial) = state.slots.get_mut(previous).and_then(Option::take) else {
+                return;
+            };
+            if maxspan.is_some_and(|span| ts.saturating_sub(partial.start_ts) > span) {
+                // ES consumes the partial even when maxspan rejects the match.
+                return;
+            }
+            partial.events.push((event.clone(), ts));
+            partial.last_counter = counter;
+            partial
+        };
+
+        if stage == self.last_positive {
+            self.complete(key, partial, out);
+            if self.keys.get(key).is_some_and(KeyState::is_empty) {
+                self.keys.remove(key);
+            }
+        } else {
+            let deadline = self.span().map(|span| partial.start_ts.saturating_add(span));
+            let stages = self.spec.missing.len();
+            let state = self.keys.entry(key.clone()).or_insert_with(|| KeyState::new(stages));
+            if let Some(slot) = state.slots.get_mut(stage) {
+                *slot = Some(partial);
+            }
+            if let Some(deadline) = deadline {
+                self.schedule(key, deadline);
+            }
+        }
+    }
+
+    fn previous_positive(&self, stage: usize) -> Option<usize> {
+        (0..stage).rev().find(|&s| !self.spec.missing.get(s).copied().unwrap_or(true))
+    }
+
+    fn next_positive(&self, stage: usize) -> Option<usize> {
+        (stage + 1..self.spec.missing.len()).find(|&s| !self.spec.missing.get(s).copied().unwrap_or(true))
+    }
+
+    fn complete(&mut self, key: &K, partial: Partial<E>, out: &mut Vec<SequenceOutput<E, K>>) {
+        if !self.has_missing {
+            out.push(self.output(key, &partial));
+            return;
+        }
+        let start_ts = partial.start_ts;
+        let last_ts = partial.events.last().map_or(start_ts, |(_, ts)| *ts);
+        let stages = self.spec.missing.len();
+        let empty = KeyState::new(0);
+        let state = self.keys.get(key).unwrap_or(&empty);
+
+        let mut leading: Option<i64> = None;
+        let mut trailing: Option<i64> = None;
+        let leading_before = floor_millis(start_ts);
+        let trailing_after = floor_millis(last_ts);
+        for stage in 0..stages {
+            if !self.spec.missing.get(stage).copied().unwrap_or(false) {
+                continue;
+            }
+            let seen = state.missing_seen.get(stage);
+            if stage < self.first_positive {
+                // Latest leading event strictly before the first event's millisecond.
+                if let Some(t) = seen.and_then(|s| s.iter().rev().find(|&&t| t < leading_before)) {
+                    leading = Some(leading.map_or(*t, |l: i64| l.max(*t)));
+                }
+            } else if stage > self.last_positive {
+                if let Some(t) = seen.and_then(|s| s.iter().find(|&&t| t > trailing_after)) {
+                    trailing = Some(trailing.map_or(*t, |l: i64| l.min(*t)));
+                }
+            } else {
+                // Inner: strictly inside the neighbours' milliseconds.
+                let (Some(prev), Some(next)) = (self.previous_positive(stage), self.next_positive(stage)) else {
+                    continue;
+                };
+                let prev_ts = self.event_ts(&partial, prev);
+                let next_ts = self.event_ts(&partial, next);
+                let (lo, hi) = (floor_millis(prev_ts), floor_millis(next_ts));
+                if seen.is_some_and(|s| s.iter().any(|&t| t > lo && t < hi)) {
+                    return;
+                }
+            }
+        }
+
+        if self.has_trailing && trailing.is_none() {
+            // A trailing event may still come: wait for it unless leading already settled it.
+            if self.has_leading && leading.is_none() {
+                out.push(self.output(key, &partial));
+                return;
+            }
+            let anchor = if self.has_leading { leading.unwrap_or(start_ts) } else { start_ts };
+            let decided_at = self.span().map(|span| anchor.saturating_add(span));
+            let pending = Pending {
+                partial,
+                leading,
+                trailing_after_ns: trailing_after,
+                decided_at,
+            };
+            let state = self.keys.entry(key.clone()).or_insert_with(|| KeyState::new(stages));
+            state.pending.push(pending);
+            if let Some(deadline) = decided_at {
+                self.schedule(key, deadline);
+            }
+            return;
+        }
+        if self.keep(start_ts, last_ts, leading, trailing) {
+            out.push(self.output(key, &partial));
+        }
+    }
+
+    /// Elasticsearch's decision once leading/trailing hits are known (inner gaps passed).
+    fn keep(&self, start_ts: i64, last_ts: i64, leading: Option<i64>, trailing: Option<i64>) -> bool {
+        let bigger = |from: Option<i64>, to: Option<i64>| match (from, to) {
+            (Some(f), Some(t)) => self.spec.maxspan_ns.is_some_and(|span| t.saturating_sub(f) > span),
+            _ => true,
+        };
+        (trailing.is_none() && leading.is_none())
+            || (leading.is_none() && self.has_leading)
+            || (trailing.is_none() && self.has_trailing)
+            || (self.has_leading && self.has_trailing && bigger(leading, trailing))
+            || (self.has_leading && !self.has_trailing && bigger(leading, Some(last_ts)))
+            || (!self.has_leading && self.has_trailing && bigger(Some(start_ts), trailing))
+    }
+
+    fn event_ts(&self, partial: &Partial<E>, stage: usize) -> i64 {
+        let index = self.positive_index.get(stage).copied().unwrap_or(0);
+        partial.events.get(index).map_or(partial.start_ts, |(_, ts)| *ts)
+    }
+
+    fn record_missing(&mut self, stage: usize, key: &K, ts: i64, out: &mut Vec<SequenceOutput<E, K>>) {
+        let stages = self.spec.missing.len();
+        let span = self.span();
+        let is_trailing = stage > self.last_positive;
+        let state = self.keys.entry(key.clone()).or_insert_with(|| KeyState::new(stages));
+        if let Some(seen) = state.missing_seen.get_mut(stage) {
+            seen.push_back(ts);
+        }
+        let mut decided = Vec::new();
+        if is_trailing && !state.pending.is_empty() {
+            // The first trailing event after a candidate decides it.
+            let mut i = 0;
+            while i < state.pending.len() {
+                if state.pending.get(i).is_some_and(|p| ts > p.trailing_after_ns) {
+                    decided.push(state.pending.swap_remove(i));
+                } else {
+                    i += 1;
+                }
+            }
+        }
+        if let Some(span) = span {
+            self.schedule(key, ts.saturating_add(span));
+        }
+        for pending in decided {
+            let start_ts = pending.partial.start_ts;
+            let last_ts = pending.partial.events.last().map_or(start_ts, |(_, t)| *t);
+            if self.keep(start_ts, last_ts, pending.leading, Some(ts)) {
+                out.push(self.output(key, &pending.partial));
+            }
+        }
+    }
+
+    fn output(&self, key: &K, partial: &Partial<E>) -> SequenceOutput<E, K> {
+        let mut events = Vec::with_capacity(self.spec.missing.len());
+        let mut positives = partial.events.iter();
+        for &missing in &self.spec.missing {
+            if missing {
+                events.push(None);
+            } else {
+                events.push(positives.next().map(|(e, _)| e.clone()));
+            }
+        }
+        SequenceOutput {
+            key: key.clone(),
+            events,
+            order: partial.last_counter,
+        }
+    }
+
+    fn schedule(&mut self, key: &K, deadline: i64) {
+        let Some(state) = self.keys.get_mut(key) else {
+            return;
+        };
+        if state.scheduled.is_some_and(|s| s <= deadline) {
+            return;
+        }
+        state.scheduled = Some(deadline);
+        self.deadlines.entry(deadline).or_default().push(key.clone());
+    }
+
+    /// Moves event time forward: drops state that can no longer match and releases
+    /// candidates whose trailing window has closed.
+    pub fn advance_to(&mut self, watermark: i64, out: &mut Vec<SequenceOutput<E, K>>) {
+        if watermark <= self.watermark {
+            return;
+        }
+        self.watermark = watermark;
+        let Some(span) = self.span() else {
+            return;
+        };
+        while let Some(entry) = self.deadlines.first_entry() {
+            if *entry.key() >= watermark {
+                break;
+            }
+            let (deadline, keys) = entry.remove_entry();
+            for key in keys {
+                self.expire_key(&key, deadline, watermark, span, out);
+            }
+        }
+    }
+
+    fn expire_key(&mut self, key: &K, fired: i64, watermark: i64, span: i64, out: &mut Vec<SequenceOutput<E, K>>) {
+        let Some(state) = self.keys.get_mut(key) else {
+            return;
+        };
+        if state.scheduled != Some(fired) {
+            // A stale index entry: the key was rescheduled earlier or removed and re-created.
+            return;
+        }
+        state.scheduled = None;
+        let alive = |t: i64| watermark.saturating_sub(t) <= span;
+        for slot in state.slots.iter_mut() {
+            if slot.as_ref().is_some_and(|p| !alive(p.start_ts)) {
+                *slot = None;
+            }
+        }
+        for seen in state.missing_seen.iter_mut() {
+            while seen.front().is_some_and(|&t| !alive(t)) {
+                seen.pop_front();
+            }
+        }
+        let mut released = Vec::new();
+        let mut i = 0;
+        while i < state.pending.len() {
+            if state
+                .pending
+                .get(i)
+                .and_then(|p| p.decided_at)
+                .is_some_and(|d| d < watermark)
+            {
+                released.push(state.pending.swap_remove(i));
+            } else {
+                i += 1;
+            }
+        }
+        released.sort_by_key(|p| p.partial.last_counter);
+
+        // Next deadline of what is left.
+        let mut next: Option<i64> = None;
+        let mut consider = |d: i64| next = Some(next.map_or(d, |n: i64| n.min(d)));
+        for p in state.slots.iter().flatten() {
+            consider(p.start_ts.saturating_add(span));
+        }
+        for seen in &state.missing_seen {
+            if let Some(&t) = seen.front() {
+                consider(t.saturating_add(span));
+            }
+        }
+        for p in &state.pending {
+            if let Some(d) = p.decided_at {
+                consider(d);
+            }
+        }
+        let empty = state.is_empty();
+        for pending in released {
+            out.push(self.output(key, &pending.partial));
+        }
+        if empty {
+            self.keys.remove(key);
+        } else if let Some(next) = next {
+            self.schedule(key, next);
+        }
+    }
+
+    /// End of input: candidates still waiting for a trailing event are complete.
+    pub fn finish(&mut self, out: &mut Vec<SequenceOutput<E, K>>) {
+        let mut released = Vec::new();
+        for (key, state) in self.keys.iter_mut() {
+            for pending in state.pending.drain(..) {
+                released.push((key.clone(), pending));
+            }
+        }
+        released.sort_by_key(|(_, p)| p.partial.last_counter);
+        for (key, pending) in released {
+            out.push(self.output(&key, &pending.partial));
+        }
+        self.keys.clear();
+        self.deadlines.clear();
+    }
+}
+
+/// The start of the millisecond holding `ts_ns`: ES's missing-event range queries use
+/// epoch milliseconds as bounds.
+fn floor_millis(ts_ns: i64) -> i64 {
+    ts_ns.div_euclid(NANOS_PER_MILLI).saturating_mul(NANOS_PER_MILLI)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: i64 = 1_000_000;
+
+    /// Events are (id, ts in ms); keys are strings.
+    struct Run {
+        machine: SequenceMachine<u32, &'static str>,
+        out: Vec<SequenceOutput<u32, &'static str>>,
+    }
+
+    impl Run {
+        fn new(missing: &[bool], maxspan_ms: Option<i64>) -> Run {
+            Run {
+                machine: SequenceMachine::new(SequenceSpec {
+                    missing: missing.to_vec(),
+                    maxspan_ns: maxspan_ms.map(|m| m * MS),
+                    lookback_ns: None,
+                }),
+                out: Vec::new(),
+            }
+        }
+
+        fn push(&mut self, id: u32, ts_ms: i64, stages: &[usize], key: &'static str) {
+            let hits = StageHits {
+                stages: stages.iter().map(|&s| (s, key)).collect(),
+                until: Vec::new(),
+            };
+            self.machine.push(&id, ts_ms * MS, &hits, &mut self.out);
+        }
+
+        fn until(&mut self, id: u32, ts_ms: i64, key: &'static str) {
+            let hits = StageHits {
+                stages: Vec::new(),
+                until: vec![key],
+            };
+            self.machine.push(&id, ts_ms * MS, &hits, &mut self.out);
+        }
+
+        fn ids(&mut self) -> Vec<Vec<i64>> {
+            self.machine.finish(&mut self.out);
+            self.out
+                .iter()
+                .map(|s| s.events.iter().map(|e| e.map_or(-1, i64::from)).collect())
+                .collect()
+        }
+    }
+
+    #[test]
+    fn newer_start_replaces_older() {
+        // [x < 5] [x == 5]: 1..4 start, 5 completes with the latest start.
+        let mut run = Run::new(&[false, false], None);
+        for id in 1..=4 {
+            run.push(id, i64::from(id), &[0], "k");
+        }
+        run.push(5, 5, &[1], "k");
+        assert_eq!(run.ids(), vec![vec![4, 5]]);
+    }
+
+    #[test]
+    fn one_event_extends_and_starts() {
+        // Every event matches both stages: [1,2],[2,3],[3,4].
+        let mut run = Run::new(&[false, false], None);
+        for id in 1..=4 {
+            run.push(id, i64::from(id), &[0, 1], "k");
+        }
+        assert_eq!(run.ids(), vec![vec![1, 2], vec![2, 3], vec![3, 4]]);
+    }
+
+    #[test]
+    fn keys_are_separate() {
+        let mut run = Run::new(&[false, false], None);
+        run.push(1, 1, &[0], "a");
+        run.push(2, 2, &[0], "b");
+        run.push(3, 3, &[1], "a");
+        run.push(4, 4, &[1], "c");
+        assert_eq!(run.ids(), vec![vec![1, 3]]);
+    }
+
+    #[test]
+    fn maxspan_rejects_and_expires() {
+        let mut run = Run::new(&[false, false], Some(10));
+        run.push(1, 0, &[0], "k");
+        run.push(2, 11, &[1], "k");
+        run.push(3, 20, &[0], "k");
+        run.push(4, 30, &[1], "k");
+        assert_eq!(run.ids(), vec![vec![3, 4]]);
+    }
+
+    #[test]
+    fn expiry_drops_state() {
+        let mut run = Run::new(&[false, false, false], Some(10));
+        run.push(1, 0, &[0], "a");
+        run.push(2, 1, &[0], "b");
+        assert!(run.machine.state_len() >= 2);
+        let mut out = Vec::new();
+        run.machine.advance_to(100 * MS, &mut out);
+        assert_eq!(run.machine.state_len(), 0);
+        assert!(run.machine.keys.is_empty());
+    }
+
+    #[test]
+    fn until_discards_partials() {
+        let mut run = Run::new(&[false, false], None);
+        run.push(1, 1, &[0], "k");
+        run.until(2, 2, "k");
+        run.push(3, 3, &[1], "k");
+        run.push(4, 4, &[0], "k");
+        run.push(5, 5, &[1], "k");
+        assert_eq!(run.ids(), vec![vec![4, 5]]);
+    }
+
+    #[test]
+    fn runs_expand_into_consecutive_stages() {
+        // [a] with runs=2 [b] → stages 0,1 both `a`.
+        let mut run = Run::new(&[false, false, false], None);
+        run.push(1, 1, &[0, 1], "k");
+        run.push(2, 2, &[0, 1], "k");
+        run.push(3, 3, &[2], "k");
+        assert_eq!(run.ids(), vec![vec![1, 2, 3]]);
+    }
+
+    #[test]
+    fn inner_missing_event_discards() {
+        let mut run = Run::new(&[false, true, false], Some(1000));
+        run.push(1, 1, &[0], "k");
+        run.push(2, 2, &[1], "k");
+        run.push(3, 3, &[2], "k");
+        run.push(4, 4, &[0], "k");
+        run.push(5, 5, &[2], "k");
+        assert_eq!(run.ids(), vec![vec![4, -1, 5]]);
+    }
+
+    #[test]
+    fn inner_missing_in_same_millisecond_is_not_in_gap() {
+        let mut run = Run::new(&[false, true, false], Some(1000));
+        run.push(1, 1, &[0], "k");
+        run.push(2, 1, &[1], "k");
+        run.push(3, 3, &[2], "k");
+        assert_eq!(run.ids(), vec![vec![1, -1, 3]]);
+    }
+
+    #[test]
+    fn leading_missing_within_maxspan_discards() {
+        let mut run = Run::new(&[true, false, false], Some(10));
+        run.push(1, 1, &[0], "k");
+        run.push(2, 5, &[1], "k");
+        run.push(3, 6, &[2], "k"); // leading at 1, last at 6: within 10 → discarded
+        run.push(4, 30, &[1], "k");
+        run.push(5, 31, &[2], "k"); // leading at 1 is 30 ms before: kept
+        assert_eq!(run.ids(), vec![vec![-1, 4, 5]]);
+    }
+
+    #[test]
+    fn trailing_missing_waits_for_the_window() {
+        let mut run = Run::new(&[false, false, true], Some(10));
+        run.push(1, 1, &[0], "k");
+        run.push(2, 2, &[1], "k");
+        assert!(run.out.is_empty());
+        run.push(3, 5, &[2], "k"); // trailing within 10 of start → discarded
+        run.push(4, 20, &[0], "k");
+        run.push(5, 21, &[1], "k");
+        run.push(6, 40, &[2], "k"); // 20 after start → kept
+        assert_eq!(run.ids(), vec![vec![4, 5, -1]]);
+    }
+
+    #[test]
+    fn trailing_candidate_released_by_watermark() {
+        let mut run = Run::new(&[false, false, true], Some(10));
+        run.push(1, 1, &[0], "k");
+        run.push(2, 2, &[1], "k");
+        let mut out = Vec::new();
+        run.machine.advance_to(12 * MS, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(run.machine.state_len(), 0);
+    }
+
+    #[test]
+    fn leading_and_trailing_need_both_within_maxspan() {
+        // Leading at 0, trailing at 21 with maxspan 20: kept.
+        let mut run = Run::new(&[true, false, false, true], Some(20));
+        run.push(1, 0, &[0], "k");
+        run.push(2, 5, &[1], "k");
+        run.push(3, 6, &[2], "k");
+        run.push(4, 21, &[3], "k");
+        assert_eq!(run.ids(), vec![vec![-1, 2, 3, -1]]);
+        // Leading at 0, trailing at 19: discarded.
+        let mut run = Run::new(&[true, false, false, true], Some(20));
+        run.push(1, 0, &[0], "k");
+        run.push(2, 5, &[1], "k");
+        run.push(3, 6, &[2], "k");
+        run.push(4, 19, &[3], "k");
+        assert_eq!(run.ids(), Vec::<Vec<i64>>::new());
+        // No leading: kept whatever trails.
+        let mut run = Run::new(&[true, false, false, true], Some(20));
+        run.push(2, 5, &[1], "k");
+        run.push(3, 6, &[2], "k");
+        run.push(4, 7, &[3], "k");
+        assert_eq!(run.ids(), vec![vec![-1, 2, 3, -1]]);
+    }
+
+    #[test]
+    fn single_positive_stage_with_missing() {
+        let mut run = Run::new(&[false, true], Some(10));
+        run.push(1, 1, &[0], "k");
+        run.push(2, 2, &[1], "k");
+        run.push(3, 30, &[0], "k");
+        assert_eq!(run.ids(), vec![vec![3, -1]]);
+    }
+
+    #[test]
+    fn lookback_bounds_state_without_maxspan() {
+        let mut machine: SequenceMachine<u32, &str> = SequenceMachine::new(SequenceSpec {
+            missing: vec![false, false],
+            maxspan_ns: None,
+            lookback_ns: Some(100 * MS),
+        });
+        let mut out = Vec::new();
+        for i in 0..1000u32 {
+            let hits = StageHits {
+                stages: vec![(0, if i % 2 == 0 { "a" } else { "b" })],
+                until: vec![],
+            };
+            machine.push(&i, i64::from(i) * MS, &hits, &mut out);
+        }
+        // Only keys a and b, one partial each.
+        assert_eq!(machine.state_len(), 2);
+        machine.advance_to(10_000 * MS, &mut out);
+        assert_eq!(machine.state_len(), 0);
+        assert!(machine.deadlines.is_empty());
+    }
+}

@@ -1,0 +1,345 @@
+//! Event inputs: files (plain or gzip), stdin, NDJSON or a JSON array; each record is turned into zero or more
+//! ECS JSON documents by an [`InputFormat`]'s mapper. Every record keeps its position (file and line) so that
+//! problems can be reported where they are.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use anyhow::Context;
+
+/// How input records become ECS documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum InputFormat {
+    /// One ECS JSON document per line (or a JSON array of documents).
+    #[default]
+    Ndjson,
+}
+
+impl InputFormat {
+    pub fn mapper(self) -> Box<dyn RecordMapper> {
+        match self {
+            InputFormat::Ndjson => Box::new(Passthrough),
+        }
+    }
+}
+
+/// One input record → zero or more ECS JSON documents (as text).
+pub trait RecordMapper {
+    /// Calls `emit` for each document the record gives; an `Err` is a bad record with the reason.
+    fn map(&mut self, record: &str, emit: &mut dyn FnMut(&str)) -> Result<(), String>;
+}
+
+/// NDJSON is already ECS: the record is the document.
+pub struct Passthrough;
+
+impl RecordMapper for Passthrough {
+    fn map(&mut self, record: &str, emit: &mut dyn FnMut(&str)) -> Result<(), String> {
+        emit(record);
+        Ok(())
+    }
+}
+
+/// Where a record came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    pub source: Arc<str>,
+    /// 1-based line (NDJSON) or element number (JSON array).
+    pub line: u64,
+    pub in_array: bool,
+}
+
+impl std::fmt::Display for Position {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.in_array {
+            write!(f, "{}: element {}", self.source, self.line)
+        } else {
+            write!(f, "{}:{}", self.source, self.line)
+        }
+    }
+}
+
+/// What the reader hands to its consumer.
+pub enum Record<'a> {
+    /// An ECS document's JSON text.
+    Document(&'a str),
+    /// A record that could not be read or mapped, with the reason.
+    Bad(String),
+}
+
+/// The input files of a run; none or `-` means stdin.
+pub struct Inputs {
+    paths: Vec<Option<PathBuf>>,
+    /// Bytes read so far from files (compressed size for `.gz`), for a progress bar.
+    pub bytes_read: Arc<AtomicU64>,
+}
+
+impl Inputs {
+    pub fn new(paths: &[PathBuf]) -> Inputs {
+        let mut list: Vec<Option<PathBuf>> = paths
+            .iter()
+            .map(|p| if p.as_os_str() == "-" { None } else { Some(p.clone()) })
+            .collect();
+        if list.is_empty() {
+            list.push(None);
+        }
+        Inputs {
+            paths: list,
+            bytes_read: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Expands directories into the files they hold (sorted), leaving files and stdin as they are.
+    pub fn expand_dirs(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+        let mut out = Vec::new();
+        for path in paths {
+            if path.is_dir() {
+                let mut children = Vec::new();
+                collect_files(path, &mut children)
+                    .with_context(|| format!("cannot list {}", path.display()))?;
+                children.sort();
+                out.extend(children);
+            } else {
+                out.push(path.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Total size of the input files, when every input is a file.
+    pub fn total_file_bytes(&self) -> Option<u64> {
+        let mut total = 0;
+        for path in &self.paths {
+            total += std::fs::metadata(path.as_ref()?).ok()?.len();
+        }
+        Some(total)
+    }
+
+    pub fn reads_stdin(&self) -> bool {
+        self.paths.iter().any(Option::is_none)
+    }
+
+    /// Reads every input in order, handing each document (or bad record) to `sink` with its position.
+    /// `sink` returns `Err` to stop early (a fatal bad line, a closed output).
+    pub fn for_each(
+        &self,
+        format: InputFormat,
+        sink: &mut dyn FnMut(&Position, Record<'_>) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let mut mapper = format.mapper();
+        for path in &self.paths {
+            let (name, reader): (Arc<str>, Box<dyn BufRead>) = match path {
+                None => (Arc::from("<stdin>"), Box::new(BufReader::new(io::stdin().lock()))),
+                Some(path) => (
+                    Arc::from(path.display().to_string().as_str()),
+                    open_file(path, self.bytes_read.clone())?,
+                ),
+            };
+            read_records(name, reader, mapper.as_mut(), sink)?;
+        }
+        Ok(())
+    }
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_files(&path, out)?;
+        } else {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Counts bytes as they are read, for the progress bar.
+struct Counting<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+fn open_file(path: &Path, count: Arc<AtomicU64>) -> anyhow::Result<Box<dyn BufRead>> {
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut reader = BufReader::with_capacity(256 * 1024, Counting { inner: file, count });
+    // gzip is recognised by its magic bytes, whatever the file is called.
+    let head = reader
+        .fill_buf()
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    if head.starts_with(&[0x1f, 0x8b]) {
+        let decoder = flate2::bufread::MultiGzDecoder::new(reader);
+        Ok(Box::new(BufReader::with_capacity(256 * 1024, decoder)))
+    } else {
+        Ok(Box::new(reader))
+    }
+}
+
+fn read_records(
+    name: Arc<str>,
+    mut reader: Box<dyn BufRead>,
+    mapper: &mut dyn RecordMapper,
+    sink: &mut dyn FnMut(&Position, Record<'_>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    // A JSON array (as `_eql/search` or Kibana exports give) is read whole; NDJSON streams line by line.
+    let first = loop {
+        let buf = reader
+            .fill_buf()
+            .with_context(|| format!("cannot read {name}"))?;
+        if buf.is_empty() {
+            break None;
+        }
+        match buf.iter().position(|b| !b.is_ascii_whitespace()) {
+            Some(i) => break buf.get(i).copied(),
+            None => {
+                let len = buf.len();
+                reader.consume(len);
+            }
+        }
+    };
+    if first == Some(b'[') {
+        return read_array(name, reader, mapper, sink);
+    }
+    let mut line: Vec<u8> = Vec::with_capacity(4096);
+    let mut number: u64 = 0;
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .with_context(|| format!("cannot read {name} after line {number}"))?;
+        if n == 0 {
+            return Ok(());
+        }
+        number += 1;
+        let position = Position {
+            source: name.clone(),
+            line: number,
+            in_array: false,
+        };
+        let text = match std::str::from_utf8(&line) {
+            Ok(text) => text.trim_end_matches(['\n', '\r']),
+            Err(error) => {
+                sink(
+                    &position,
+                    Record::Bad(format!(
+                        "not valid UTF-8 at byte {}",
+                        error.valid_up_to() + 1
+                    )),
+                )?;
+                continue;
+            }
+        };
+        if text.trim().is_empty() {
+            continue;
+        }
+        emit_mapped(&position, text, mapper, sink)?;
+    }
+}
+
+fn emit_mapped(
+    position: &Position,
+    text: &str,
+    mapper: &mut dyn RecordMapper,
+    sink: &mut dyn FnMut(&Position, Record<'_>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let mut stop: anyhow::Result<()> = Ok(());
+    let mapped = mapper.map(text, &mut |doc| {
+        if stop.is_ok() {
+            stop = sink(position, Record::Document(doc));
+        }
+    });
+    stop?;
+    if let Err(reason) = mapped {
+        sink(position, Record::Bad(reason))?;
+    }
+    Ok(())
+}
+
+fn read_array(
+    name: Arc<str>,
+    mut reader: Box<dyn BufRead>,
+    mapper: &mut dyn RecordMapper,
+    sink: &mut dyn FnMut(&Position, Record<'_>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let mut text = String::new();
+    reader
+        .read_to_string(&mut text)
+        .with_context(|| format!("cannot read {name}"))?;
+    let items: Vec<serde_json::Value> = match serde_json::from_str(&text) {
+        Ok(items) => items,
+        Err(error) => {
+            let position = Position {
+                source: name.clone(),
+                line: error.line() as u64,
+                in_array: false,
+            };
+            return sink(
+                &position,
+                Record::Bad(format!("malformed JSON array: {error}")),
+            );
+        }
+    };
+    for (i, item) in items.iter().enumerate() {
+        let position = Position {
+            source: name.clone(),
+            line: i as u64 + 1,
+            in_array: true,
+        };
+        emit_mapped(&position, &item.to_string(), mapper, sink)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn collect(path: &Path) -> Vec<String> {
+        let inputs = Inputs::new(&[path.to_path_buf()]);
+        let mut seen = Vec::new();
+        inputs
+            .for_each(InputFormat::Ndjson, &mut |pos, record| {
+                match record {
+                    Record::Document(doc) => seen.push(format!("{}={doc}", pos.line)),
+                    Record::Bad(why) => seen.push(format!("{}!{why}", pos.line)),
+                }
+                Ok(())
+            })
+            .unwrap();
+        seen
+    }
+
+    #[test]
+    fn ndjson_gzip_and_arrays() {
+        let dir = std::env::temp_dir().join(format!("tripline-input-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let plain = dir.join("a.ndjson");
+        std::fs::write(&plain, b"{\"a\":1}\r\n\n{\"b\":2}\n\xff\n").unwrap();
+        assert_eq!(
+            collect(&plain),
+            vec!["1={\"a\":1}", "3={\"b\":2}", "4!not valid UTF-8 at byte 1"]
+        );
+        let gz = dir.join("b.log");
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(b"{\"c\":3}\n").unwrap();
+        std::fs::write(&gz, encoder.finish().unwrap()).unwrap();
+        assert_eq!(collect(&gz), vec!["1={\"c\":3}"]);
+        let array = dir.join("c.json");
+        std::fs::write(&array, b"  [{\"d\":4}, 5]").unwrap();
+        assert_eq!(collect(&array), vec!["1={\"d\":4}", "2=5"]);
+        let broken = dir.join("d.json");
+        std::fs::write(&broken, b"[{\"d\":4},").unwrap();
+        assert_eq!(collect(&broken).len(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,422 @@
+//! `tripline run`: every loaded rule over one streaming pass of events, alerts out as they complete.
+//!
+//! Rules that read events the same way (same timestamp field, tiebreaker and category field) share one
+//! field table, so each event is parsed once per such group, extracting only the fields that group's plans
+//! read. Events are fed in arrival order; an event older than the last one a rule saw is counted as out of
+//! order (sequence and sample rules skip it: their state machine needs time order; event rules still
+//! evaluate it). Memory is held by the matchers' live state, not by the input.
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use engine::event::{Event, EventOptions};
+use engine::field::{FieldId, FieldTable};
+use engine::runtime::{Match, Matcher};
+use engine::schema::Schema;
+use engine::value::Value;
+use rules::alert::{alerts_for_sequence, alert_for_event, SignalBudget, SourceEvent};
+use rules::{EventLocation, Loaded, Rule};
+
+use crate::cli::RunArgs;
+use crate::input::{Inputs, Position, Record};
+use crate::output::Output;
+use crate::{status, Failure};
+
+/// How many bad lines the summary lists one by one.
+const BAD_LINES_SHOWN: usize = 10;
+/// Event time a group must move before its matchers are told (expiring state they no longer need).
+const ADVANCE_EVERY_NS: i64 = 1_000_000_000;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct GroupKey {
+    timestamp_field: String,
+    fallback: bool,
+    tiebreaker_field: Option<String>,
+    category_field: String,
+}
+
+/// Rules that parse events the same way.
+struct Group {
+    fields: FieldTable,
+    options: EventOptions,
+    /// `@timestamp`, read when the group's timestamp override is absent from an event (Kibana's fallback).
+    fallback_timestamp: Option<FieldId>,
+    data_stream: [FieldId; 3],
+    rules: Vec<usize>,
+    last_advance: Option<i64>,
+}
+
+impl Group {
+    fn new(rule: &Rule, schema: &Schema, fallback: bool) -> Group {
+        let mut fields = rule.field_table(schema);
+        let data_stream = [
+            fields.register("data_stream.type", schema),
+            fields.register("data_stream.dataset", schema),
+            fields.register("data_stream.namespace", schema),
+        ];
+        let fallback_timestamp = fallback.then(|| fields.register("@timestamp", schema));
+        Group {
+            fields,
+            options: EventOptions {
+                require_timestamp: !fallback,
+            },
+            fallback_timestamp,
+            data_stream,
+            rules: Vec::new(),
+            last_advance: None,
+        }
+    }
+
+    fn parse(&self, text: &str) -> Result<Event, String> {
+        let mut event = self
+            .fields
+            .parse_event(text, &self.options)
+            .map_err(|error| error.message)?;
+        if event.timestamp.is_none() {
+            let Some(fallback) = self.fallback_timestamp else {
+                return Err("missing timestamp".to_string());
+            };
+            let value = event.get(fallback).first().clone();
+            let nanos = match &value {
+                Value::Int(ms) => engine::time::from_epoch_millis_i64(*ms),
+                Value::Float(ms) => engine::time::from_epoch_millis_f64(*ms),
+                Value::Str(text) => engine::time::parse_timestamp_str(text),
+                Value::Null => {
+                    return Err(format!(
+                        "missing timestamp: neither `{}` nor `@timestamp` is present",
+                        self.fields.path(self.fields.timestamp_field())
+                    ))
+                }
+                _ => None,
+            };
+            match nanos {
+                Some(ns) => event.timestamp = Some(ns.div_euclid(1_000_000) * 1_000_000),
+                None => {
+                    return Err(format!(
+                        "invalid timestamp `{value}` in `@timestamp`: expected ISO 8601 or epoch milliseconds"
+                    ))
+                }
+            }
+        }
+        Ok(event)
+    }
+
+    fn location(&self, event: &Event) -> EventLocation {
+        let [kind, dataset, namespace] = self.data_stream.map(|id| event.get(id).first().as_str());
+        EventLocation::from_parts(event.index(), kind, dataset, namespace)
+    }
+}
+
+struct LiveRule {
+    rule: Rule,
+    matcher: Matcher,
+    sequence_like: bool,
+    last_time: Option<i64>,
+    out_of_order: u64,
+    matches: u64,
+    alerts: u64,
+    budget: SignalBudget,
+}
+
+#[derive(Default)]
+struct Stats {
+    documents: u64,
+    bad: u64,
+    bad_shown: Vec<String>,
+}
+
+pub fn run(args: RunArgs) -> anyhow::Result<u8> {
+    let started = Instant::now();
+    let schema = Schema::ecs();
+    let (mut groups, mut live, rule_summary) = load_rules(&args, &schema)?;
+
+    let files = Inputs::expand_dirs(&args.events)?;
+    let inputs = Inputs::new(&files);
+    let progress = progress_bar(&args, &inputs);
+    let mut output = Output::open(args.output.as_deref(), args.format)?;
+    let mut stats = Stats::default();
+    let mut matches: Vec<Match> = Vec::new();
+
+    let result = inputs.for_each(args.input, &mut |position, record| {
+        let text = match record {
+            Record::Document(text) => text,
+            Record::Bad(why) => return bad_line(&mut stats, &args, position, &why),
+        };
+        stats.documents += 1;
+        if stats.documents % 4096 == 0 {
+            if let Some(bar) = &progress {
+                bar.set_position(inputs.bytes_read.load(Ordering::Relaxed));
+            }
+        }
+        let mut failure: Option<String> = None;
+        for group in groups.iter_mut() {
+            let mut event = match group.parse(text) {
+                Ok(event) => event,
+                Err(why) => {
+                    failure.get_or_insert(why);
+                    continue;
+                }
+            };
+            event.seq = stats.documents;
+            let event = Arc::new(event);
+            let location = group.location(&event);
+            let time = event.timestamp.unwrap_or(i64::MIN);
+            let advance = match group.last_advance {
+                None => {
+                    group.last_advance = Some(time);
+                    false
+                }
+                Some(last) if time.saturating_sub(last) >= ADVANCE_EVERY_NS => {
+                    group.last_advance = Some(time);
+                    true
+                }
+                Some(_) => false,
+            };
+            for &index in &group.rules {
+                let Some(rule) = live.get_mut(index) else { continue };
+                if advance {
+                    rule.matcher.advance_to(time, &mut matches);
+                    emit(rule, &mut matches, &mut output)?;
+                }
+                if !rule.rule.index.selects(&location) {
+                    continue;
+                }
+                if rule.last_time.is_some_and(|last| time < last) {
+                    rule.out_of_order += 1;
+                    if rule.sequence_like {
+                        continue;
+                    }
+                } else {
+                    rule.last_time = Some(time);
+                }
+                rule.matcher.push(&event, &mut matches);
+                emit(rule, &mut matches, &mut output)?;
+            }
+        }
+        match failure {
+            Some(why) => bad_line(&mut stats, &args, position, &why),
+            None => Ok(()),
+        }
+    });
+    if let Err(error) = result {
+        if let Some(bar) = &progress {
+            bar.finish_and_clear();
+        }
+        return Err(error);
+    }
+    for rule in live.iter_mut() {
+        rule.matcher.finish(&mut matches);
+        emit(rule, &mut matches, &mut output)?;
+    }
+    output.flush()?;
+    if let Some(bar) = &progress {
+        bar.finish_and_clear();
+    }
+    groups.clear();
+    if !args.quiet {
+        summary(&stats, &live, &rule_summary, started.elapsed());
+    }
+    Ok(if rule_summary.invalid > 0 { status::USAGE } else { status::OK })
+}
+
+#[derive(Default)]
+struct RuleSummary {
+    invalid: usize,
+    unsupported: usize,
+    disabled: usize,
+}
+
+fn load_rules(
+    args: &RunArgs,
+    schema: &Schema,
+) -> anyhow::Result<(Vec<Group>, Vec<LiveRule>, RuleSummary)> {
+    let mut groups: Vec<Group> = Vec::new();
+    let mut by_key: HashMap<GroupKey, usize> = HashMap::new();
+    let mut live: Vec<LiveRule> = Vec::new();
+    let mut summary = RuleSummary::default();
+    for outcome in rules::load_paths(&args.rules) {
+        let rule = match outcome {
+            Loaded::Ready(rule) => *rule,
+            Loaded::Invalid(errors) => {
+                summary.invalid += 1;
+                for error in errors {
+                    eprintln!("{error}\n");
+                }
+                continue;
+            }
+            Loaded::Unsupported(_) => {
+                summary.unsupported += 1;
+                continue;
+            }
+        };
+        if !rule.enabled {
+            summary.disabled += 1;
+            continue;
+        }
+        let fallback = rule.timestamp_override.is_some() && !rule.timestamp_override_fallback_disabled;
+        let key = GroupKey {
+            timestamp_field: rule.timestamp_field().to_string(),
+            fallback,
+            tiebreaker_field: rule.tiebreaker_field.clone(),
+            category_field: rule.category_field().to_string(),
+        };
+        let group_index = *by_key.entry(key).or_insert_with(|| {
+            groups.push(Group::new(&rule, schema, fallback));
+            groups.len() - 1
+        });
+        let Some(group) = groups.get_mut(group_index) else { continue };
+        match rule.compile(schema, &mut group.fields) {
+            Ok(plan) => {
+                group.rules.push(live.len());
+                live.push(LiveRule {
+                    sequence_like: plan.is_sequence() || plan.is_sample(),
+                    matcher: Matcher::new(Arc::new(plan)),
+                    rule,
+                    last_time: None,
+                    out_of_order: 0,
+                    matches: 0,
+                    alerts: 0,
+                    budget: SignalBudget::default(),
+                });
+            }
+            Err(errors) => {
+                summary.invalid += 1;
+                for error in errors {
+                    eprintln!("{error}\n");
+                }
+            }
+        }
+    }
+    if live.is_empty() {
+        return Err(Failure {
+            status: status::USAGE,
+            message: format!(
+                "tripline: no runnable rules ({} invalid, {} unsupported, {} disabled)",
+                summary.invalid, summary.unsupported, summary.disabled
+            ),
+        }
+        .into());
+    }
+    Ok((groups, live, summary))
+}
+
+fn bad_line(stats: &mut Stats, args: &RunArgs, position: &Position, why: &str) -> anyhow::Result<()> {
+    stats.bad += 1;
+    let line = format!("{position}: {why}");
+    if args.strict {
+        return Err(Failure {
+            status: status::IO,
+            message: format!("tripline: bad input line (--strict): {line}"),
+        }
+        .into());
+    }
+    if stats.bad_shown.len() < BAD_LINES_SHOWN {
+        stats.bad_shown.push(line);
+    }
+    Ok(())
+}
+
+/// Turns the matches a rule just produced into alerts.
+fn emit(rule: &mut LiveRule, matches: &mut Vec<Match>, output: &mut Output) -> anyhow::Result<()> {
+    for found in matches.drain(..) {
+        rule.matches += 1;
+        let (sources, single) = match &found {
+            Match::Event(event) => (vec![SourceEvent::from_engine(event)], true),
+            Match::Sequence { events, .. } => (
+                events
+                    .iter()
+                    .flatten()
+                    .map(|event| SourceEvent::from_engine(event))
+                    .collect::<Vec<_>>(),
+                false,
+            ),
+        };
+        let completed = sources.iter().map(|s| s.timestamp_ns).max().unwrap_or(0);
+        if !rule.budget.admit(&rule.rule, completed) {
+            continue;
+        }
+        let alerts = match (single, sources.first()) {
+            (true, Some(source)) => vec![alert_for_event(&rule.rule, source)],
+            _ => alerts_for_sequence(&rule.rule, &sources),
+        };
+        rule.alerts += alerts.len() as u64;
+        output.alerts(&alerts)?;
+    }
+    Ok(())
+}
+
+fn progress_bar(args: &RunArgs, inputs: &Inputs) -> Option<indicatif::ProgressBar> {
+    if args.quiet || !std::io::stderr().is_terminal() || inputs.reads_stdin() {
+        return None;
+    }
+    let total = inputs.total_file_bytes()?;
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(total),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+    ) {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(200));
+    Some(bar)
+}
+
+fn summary(stats: &Stats, live: &[LiveRule], rules: &RuleSummary, elapsed: Duration) {
+    let seconds = elapsed.as_secs_f64();
+    let rate = if seconds > 0.0 {
+        stats.documents as f64 / seconds
+    } else {
+        0.0
+    };
+    let total_alerts: u64 = live.iter().map(|r| r.alerts).sum();
+    let total_matches: u64 = live.iter().map(|r| r.matches).sum();
+    eprintln!(
+        "tripline: {} events read, {} bad lines, {} rules run ({} invalid, {} unsupported, {} disabled), \
+         {} matches, {} alerts, {:.2}s elapsed, {:.0} events/s",
+        stats.documents,
+        stats.bad,
+        live.len(),
+        rules.invalid,
+        rules.unsupported,
+        rules.disabled,
+        total_matches,
+        total_alerts,
+        seconds,
+        rate
+    );
+    for rule in live {
+        let suppressed = rule.budget.suppressed;
+        if rule.matches == 0 && rule.out_of_order == 0 {
+            continue;
+        }
+        let mut line = format!(
+            "  {} [{}]: {} matches, {} alerts",
+            rule.rule.name, rule.rule.rule_id, rule.matches, rule.alerts
+        );
+        if suppressed > 0 {
+            line.push_str(&format!(
+                ", {suppressed} matches dropped by max_signals={} per {}",
+                rule.rule.max_signals, rule.rule.interval
+            ));
+        }
+        if rule.out_of_order > 0 {
+            line.push_str(&format!(", {} events out of order", rule.out_of_order));
+        }
+        eprintln!("{line}");
+    }
+    if stats.bad > 0 {
+        eprintln!(
+            "bad lines (first {} of {}):",
+            stats.bad_shown.len(),
+            stats.bad
+        );
+        for line in &stats.bad_shown {
+            eprintln!("  {line}");
+        }
+    }
+}
