@@ -12,7 +12,10 @@ fn event_query(c: &mut Criterion) {
     group.throughput(Throughput::Elements(common::EVENTS as u64));
     for (name, query) in [
         ("equality", r#"process where process.name == "curl""#),
-        ("wildcard_and_in", r#"process where process.name : ("cu*", "*script") and process.pid in (1, 2, 3, 42)"#),
+        (
+            "wildcard_and_in",
+            r#"process where process.name : ("cu*", "*script") and process.pid in (1, 2, 3, 42)"#,
+        ),
     ] {
         let (plan, events) = common::setup(query);
         group.bench_function(name, |b| {

@@ -144,10 +144,6 @@ impl FieldTable {
     pub fn timestamp_millis(&self) -> bool {
         self.timestamp_millis
     }
-
-    pub(crate) fn specs(&self) -> &[FieldSpec] {
-        &self.specs
-    }
 }
 
 #[cfg(test)]

@@ -178,7 +178,11 @@ pub fn compile(
         }),
         _ => {
             if diags.is_empty() {
-                diags.push(Diagnostic::error(Code("E360"), query.span, "query could not be compiled"));
+                diags.push(Diagnostic::error(
+                    Code("E360"),
+                    query.span,
+                    "query could not be compiled",
+                ));
             }
             Err(diags)
         }
@@ -192,7 +196,12 @@ struct Compiler<'a> {
 }
 
 impl Compiler<'_> {
-    fn stage(&mut self, event: &ast::EventQuery, top_keys: &[ast::Expr], own_keys: &[ast::Expr]) -> Option<StagePlan> {
+    fn stage(
+        &mut self,
+        event: &ast::EventQuery,
+        top_keys: &[ast::Expr],
+        own_keys: &[ast::Expr],
+    ) -> Option<StagePlan> {
         let predicate = match expr::compile_event_query(event, self.schema, self.fields) {
             Ok(p) => Some(p),
             Err(mut d) => {
@@ -246,7 +255,12 @@ impl Compiler<'_> {
 
     fn sequence(&mut self, seq: &ast::Sequence) -> Option<SequencePlan> {
         let until_by = seq.until.as_ref().map(|u| (u.by.as_slice(), u.span));
-        self.check_key_counts(seq.stages.iter().map(|s| (s.by.as_slice(), s.span)).chain(until_by));
+        self.check_key_counts(
+            seq.stages
+                .iter()
+                .map(|s| (s.by.as_slice(), s.span))
+                .chain(until_by),
+        );
 
         let maxspan_ns = match &seq.maxspan {
             Some(span) if span.value == 0 => {
@@ -267,7 +281,10 @@ impl Compiler<'_> {
                 self.diags.push(Diagnostic::error(
                     codes::RUNS_OUT_OF_RANGE,
                     stage.span,
-                    format!("runs must be between 1 and {MAX_RUNS}; found [{}]", stage.runs),
+                    format!(
+                        "runs must be between 1 and {MAX_RUNS}; found [{}]",
+                        stage.runs
+                    ),
                 ));
                 continue;
             }
@@ -279,7 +296,10 @@ impl Compiler<'_> {
             self.diags.push(Diagnostic::error(
                 codes::SEQUENCE_TOO_SHORT,
                 seq.span,
-                format!("a sequence requires a minimum of 2 queries, found [{}]", expanded.len()),
+                format!(
+                    "a sequence requires a minimum of 2 queries, found [{}]",
+                    expanded.len()
+                ),
             ));
         }
         if !seq.stages.is_empty() && seq.stages.iter().all(|s| s.missing) {
@@ -318,7 +338,10 @@ impl Compiler<'_> {
             self.diags.push(Diagnostic::error(
                 codes::SAMPLE_TOO_SHORT,
                 sample.span,
-                format!("a sample requires a minimum of 2 queries, found [{}]", sample.stages.len()),
+                format!(
+                    "a sample requires a minimum of 2 queries, found [{}]",
+                    sample.stages.len()
+                ),
             ));
         }
         let mut stages = Vec::with_capacity(sample.stages.len());
@@ -328,5 +351,105 @@ impl Compiler<'_> {
             }
         }
         (stages.len() == sample.stages.len()).then_some(SamplePlan { stages })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> ast::Query {
+        eql::parse(text).unwrap_or_else(|d| panic!("parse failed: {d:?}"))
+    }
+
+    fn compile_query(query: &ast::Query) -> Result<Plan, Vec<Diagnostic>> {
+        let schema = Schema::empty();
+        let mut fields = FieldTable::new(&schema, "@timestamp", None, "event.category");
+        compile(query, &schema, &QueryOptions::default(), &mut fields)
+    }
+
+    fn compile_text(text: &str) -> Result<Plan, Vec<Diagnostic>> {
+        compile_query(&parse(text))
+    }
+
+    fn codes_of(result: Result<Plan, Vec<Diagnostic>>) -> Vec<&'static str> {
+        result
+            .err()
+            .unwrap_or_default()
+            .iter()
+            .map(|d| d.code.0)
+            .collect()
+    }
+
+    fn sequence_mut(query: &mut ast::Query) -> &mut ast::Sequence {
+        match &mut query.body {
+            QueryBody::Sequence(seq) => seq,
+            other => panic!("not a sequence: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn sequence_needs_two_stages_counting_runs() {
+        // The parser rejects these too; the plan checks ASTs built by other means.
+        let mut query = parse("sequence [a where true] [b where true]");
+        sequence_mut(&mut query).stages.pop();
+        assert_eq!(codes_of(compile_query(&query)), vec!["E361"]);
+        sequence_mut(&mut query).stages[0].runs = 2;
+        assert!(codes_of(compile_query(&query)).is_empty());
+        sequence_mut(&mut query).stages[0].runs = MAX_RUNS + 1;
+        assert_eq!(codes_of(compile_query(&query)), vec!["E364", "E361"]);
+
+        let plan =
+            compile_text("sequence [a where true] with runs=3 ![b where true] [c where true]")
+                .unwrap();
+        match &plan.kind {
+            PlanKind::Sequence(seq) => {
+                assert_eq!(seq.expanded, vec![0, 0, 0, 1, 2]);
+                assert_eq!(
+                    seq.expanded_missing(),
+                    vec![false, false, false, true, false]
+                );
+            }
+            other => panic!("not a sequence: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn sequence_shape_errors_point_at_the_spot() {
+        // `sequence [a where true] by x [b where true] by y, z`
+        let mut query = parse("sequence [a where true] by x [b where true] by y");
+        let z = sequence_mut(&mut parse(
+            "sequence [a where true] by z [b where true] by z",
+        ))
+        .stages[0]
+            .by[0]
+            .clone();
+        sequence_mut(&mut query).stages[1].by.push(z);
+        let err = compile_query(&query).unwrap_err();
+        assert_eq!(err[0].code.0, "E360");
+        assert!(err[0].message.contains("expected [1] but found [2]"));
+
+        let mut query = parse("sequence ![a where true] [b where true]");
+        sequence_mut(&mut query).stages[1].missing = true;
+        assert_eq!(codes_of(compile_query(&query)), vec!["E362"]);
+
+        let mut query = parse("sequence with maxspan=1s [a where true] [b where true]");
+        if let Some(span) = sequence_mut(&mut query).maxspan.as_mut() {
+            span.value = 0;
+        }
+        assert_eq!(codes_of(compile_query(&query)), vec!["E363"]);
+    }
+
+    #[test]
+    fn maxspan_and_pipes_compile() {
+        let plan = compile_text(
+            "sequence with maxspan=2s [a where true] [b where true] | head 4 | tail 2",
+        )
+        .unwrap();
+        assert_eq!(plan.pipes, vec![PlanPipe::Head(4), PlanPipe::Tail(2)]);
+        match &plan.kind {
+            PlanKind::Sequence(seq) => assert_eq!(seq.maxspan_ns, Some(2_000_000_000)),
+            other => panic!("not a sequence: {other:?}"),
+        }
     }
 }

@@ -246,7 +246,7 @@ mod tests {
     #[test]
     fn epoch_millis() {
         assert_eq!(parse_timestamp_str("1"), Some(1_000_000));
-        assert_eq!(parse_timestamp_str("131509374020000.000001"), Some(131_509_374_020_000_000_001));
+        assert_eq!(parse_timestamp_str("131509374020.000001"), Some(131_509_374_020_000_001));
         assert_eq!(parse_timestamp_str("12.5"), Some(12_500_000));
         assert_eq!(parse_timestamp_str("-3"), Some(-3_000_000));
         assert_eq!(parse_timestamp_str("abc"), None);

@@ -52,7 +52,13 @@ fn load_mapping(spec: &Path, file: &str) -> Schema {
 }
 
 fn load_docs(path: &Path) -> Vec<Json> {
-    match serde_json::from_str::<Json>(&read(path)) {
+    // The loader's JSON parser allows `//` comment lines (missing-events.data has them).
+    let text: Vec<String> = read(path)
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .map(String::from)
+        .collect();
+    match serde_json::from_str::<Json>(&text.join("\n")) {
         Ok(Json::Array(docs)) => docs,
         Ok(_) => panic!("{}: not a JSON array", path.display()),
         Err(e) => panic!("{}: {e}", path.display()),
@@ -61,8 +67,12 @@ fn load_docs(path: &Path) -> Vec<Json> {
 
 fn transform_endgame(docs: &mut [Json], nanos: bool) {
     for doc in docs.iter_mut() {
-        let Some(obj) = doc.as_object_mut() else { continue };
-        let Some(ts) = obj.get("timestamp").and_then(Json::as_i64) else { continue };
+        let Some(obj) = doc.as_object_mut() else {
+            continue;
+        };
+        let Some(ts) = obj.get("timestamp").and_then(Json::as_i64) else {
+            continue;
+        };
         if nanos {
             // The FILETIME digits read as epoch nanoseconds.
             let digits = ts.to_string();
@@ -76,7 +86,10 @@ fn transform_endgame(docs: &mut [Json], nanos: bool) {
             obj.insert("@timestamp".into(), Json::String(stamp));
             obj.insert("timestamp".into(), Json::from(ts / 1_000_000));
         } else {
-            obj.insert("@timestamp".into(), Json::from(ts / 10_000 - 11_644_473_600_000));
+            obj.insert(
+                "@timestamp".into(),
+                Json::from(ts / 10_000 - 11_644_473_600_000),
+            );
         }
     }
 }
@@ -85,7 +98,10 @@ fn load_index(spec: &Path, entry: &Json) -> Index {
     let index = entry["index"].as_str().unwrap_or_default();
     let mappings: Vec<String> = match &entry["mapping_file"] {
         Json::String(s) => vec![s.clone()],
-        Json::Array(a) => a.iter().filter_map(|v| v.as_str().map(String::from)).collect(),
+        Json::Array(a) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(String::from))
+            .collect(),
         _ => Vec::new(),
     };
     let mut schema: Option<Schema> = None;
@@ -105,7 +121,10 @@ fn load_index(spec: &Path, entry: &Json) -> Index {
     } else {
         let files: Vec<String> = match &entry["data_file"] {
             Json::String(s) => vec![s.clone()],
-            Json::Array(a) => a.iter().filter_map(|v| v.as_str().map(String::from)).collect(),
+            Json::Array(a) => a
+                .iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect(),
             _ => Vec::new(),
         };
         for f in files {
@@ -121,10 +140,17 @@ fn load_index(spec: &Path, entry: &Json) -> Index {
 
 /// What the spec expects: one list of ids, or alternatives.
 fn expected_alternatives(case: &Json) -> Vec<Vec<i64>> {
-    let ids = case["expected_event_ids"].as_array().cloned().unwrap_or_default();
+    let ids = case["expected_event_ids"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     if ids.first().is_some_and(Json::is_array) {
         ids.iter()
-            .map(|alt| alt.as_array().map(|a| a.iter().filter_map(Json::as_i64).collect()).unwrap_or_default())
+            .map(|alt| {
+                alt.as_array()
+                    .map(|a| a.iter().filter_map(Json::as_i64).collect())
+                    .unwrap_or_default()
+            })
             .collect()
     } else {
         vec![ids.iter().filter_map(Json::as_i64).collect()]
@@ -157,7 +183,9 @@ fn key_string(v: &Value) -> String {
 }
 
 fn flag_u64(case: &Json, name: &str) -> Option<u64> {
-    case.get(name).or_else(|| case["flags"].get(name)).and_then(Json::as_u64)
+    case.get(name)
+        .or_else(|| case["flags"].get(name))
+        .and_then(Json::as_u64)
 }
 
 /// Runs one case on one data entry; `Err` explains the difference.
@@ -176,8 +204,14 @@ fn run_entry(case: &Json, entry: &Json, index: &Index, verbose: bool) -> Result<
             .map_or(1, |n| usize::try_from(n).unwrap_or(usize::MAX)),
         lookback: None,
     };
-    let mut fields = FieldTable::new(&index.schema, &options.timestamp_field, tiebreaker, &options.category_field);
-    let plan = engine::compile(&query, &index.schema, &options, &mut fields).map_err(|d| format!("compile error: {d:?}"))?;
+    let mut fields = FieldTable::new(
+        &index.schema,
+        &options.timestamp_field,
+        tiebreaker,
+        &options.category_field,
+    );
+    let plan = engine::compile(&query, &index.schema, &options, &mut fields)
+        .map_err(|d| format!("compile error: {d:?}"))?;
     let id = fields.register(id_field, &index.schema);
     let event_options = EventOptions {
         require_timestamp: plan.needs_timestamp(),
@@ -212,7 +246,11 @@ fn run_entry(case: &Json, entry: &Json, index: &Index, verbose: bool) -> Result<
     }
     if let Some(expected) = expected_join_keys(case) {
         if expected != keys {
-            let _ = write!(problems, "{}join keys: expected {expected:?}, got {keys:?}", if problems.is_empty() { "" } else { "; " });
+            let _ = write!(
+                problems,
+                "{}join keys: expected {expected:?}, got {keys:?}",
+                if problems.is_empty() { "" } else { "; " }
+            );
         }
     }
     if verbose {
@@ -238,7 +276,11 @@ fn known_failures(path: &Path) -> BTreeMap<(String, String), String> {
             [name, runner, reason] if !reason.is_empty() => {
                 out.insert((name.to_string(), runner.to_string()), reason.to_string());
             }
-            _ => panic!("{}:{}: expected `name | runner | reason`", path.display(), n + 1),
+            _ => panic!(
+                "{}:{}: expected `name | runner | reason`",
+                path.display(),
+                n + 1
+            ),
         }
     }
     out
@@ -253,7 +295,9 @@ fn conformance() {
         other => panic!("cases.json: unexpected content {:?}", other.err()),
     };
     assert!(!cases.is_empty(), "cases.json holds no cases");
-    let known = known_failures(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance-known-failures.txt"));
+    let known = known_failures(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance-known-failures.txt"),
+    );
     let filter = std::env::var("CONFORMANCE_FILTER").ok();
 
     let mut indices: HashMap<String, Index> = HashMap::new();
@@ -281,8 +325,10 @@ fn conformance() {
             if filter.is_some() {
                 eprintln!("{name} [{runner}]");
             }
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_entry(case, entry, index, filter.is_some())))
-                .unwrap_or_else(|_| Err("panicked".to_string()));
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                run_entry(case, entry, index, filter.is_some())
+            }))
+            .unwrap_or_else(|_| Err("panicked".to_string()));
             match (outcome, known.get(&key)) {
                 (Ok(()), None) => entries_passed += 1,
                 (Ok(()), Some(_)) => {
@@ -309,14 +355,23 @@ fn conformance() {
     if filter.is_none() {
         for key in known.keys() {
             if !seen.contains(key) {
-                errors.push(format!("{} [{}]: listed as a known failure but no such case entry", key.0, key.1));
+                errors.push(format!(
+                    "{} [{}]: listed as a known failure but no such case entry",
+                    key.0, key.1
+                ));
             }
         }
     }
     println!("conformance: {cases_passed} passed, {cases_known} known failures of {cases_run}");
-    println!("conformance entries: {entries_passed} passed, {entries_known} known failures of {entries}");
+    println!(
+        "conformance entries: {entries_passed} passed, {entries_known} known failures of {entries}"
+    );
     for e in &errors {
         eprintln!("FAIL {e}");
     }
-    assert!(errors.is_empty(), "{} conformance problem(s); see FAIL lines above", errors.len());
+    assert!(
+        errors.is_empty(),
+        "{} conformance problem(s); see FAIL lines above",
+        errors.len()
+    );
 }

@@ -283,12 +283,9 @@ fn field_ref(out: &mut String, field: &FieldRef) {
     }
 }
 
-/// A double-quoted string with escapes; NUL (which no escape can express) forces a raw string.
+/// A double-quoted string with escapes. NUL has no escape (`\u{00}` is rejected) and is
+/// written as is, which the lexer accepts.
 fn string(out: &mut String, s: &str) {
-    if s.contains('\0') && !s.contains("\"\"\"") && !s.contains(['\n', '\r']) && !s.ends_with('"') {
-        let _ = write!(out, "\"\"\"{s}\"\"\"");
-        return;
-    }
     out.push('"');
     for c in s.chars() {
         match c {

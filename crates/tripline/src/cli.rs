@@ -37,6 +37,8 @@ pub enum Command {
     /// Run detection rules over events in one streaming pass and print alerts
     #[command(after_help = EXIT_CODES)]
     Run(RunArgs),
+    /// Convert other event formats (macOS eslogger JSON) to ECS NDJSON as Elastic Defend writes it
+    Convert(crate::eslogger_input::ConvertArgs),
 }
 
 #[derive(Debug, Args)]
@@ -62,6 +64,8 @@ pub struct QueryArgs {
     /// Input format
     #[arg(long = "input", value_enum, default_value_t = InputFormat::Ndjson, value_name = "FORMAT")]
     pub input: InputFormat,
+    #[command(flatten)]
+    pub eslogger: crate::eslogger_input::EsloggerArgs,
     /// The EQL query
     pub query: String,
     /// NDJSON or JSON-array files (plain or gzip); none or `-` reads stdin
@@ -107,6 +111,8 @@ pub struct RunArgs {
     /// Input format
     #[arg(long = "input", value_enum, default_value_t = InputFormat::Ndjson, value_name = "FORMAT")]
     pub input: InputFormat,
+    #[command(flatten)]
+    pub eslogger: crate::eslogger_input::EsloggerArgs,
     /// No summary on stderr
     #[arg(long, short)]
     pub quiet: bool,

@@ -4,9 +4,8 @@
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use eslogger::{MapError, Mapper, MapperOptions, MapperStats};
 
@@ -31,11 +30,16 @@ pub struct EsloggerInput {
 }
 
 impl EsloggerInput {
+    /// A missing host id is a usage error (status 2): the events would be unattributable.
     pub fn new(args: &EsloggerArgs) -> Result<Self> {
+        let usage = |message: String| crate::Failure {
+            status: crate::status::USAGE,
+            message: format!("tripline: {message}"),
+        };
         let host_id = match args.host_id.as_deref().map(str::trim) {
-            Some("") => bail!("--host-id is empty"),
+            Some("") => return Err(usage("--host-id is empty".to_string()).into()),
             Some(id) => id.to_string(),
-            None => eslogger::hardware_uuid()?,
+            None => eslogger::hardware_uuid().map_err(|err| usage(err.to_string()))?,
         };
         let options = MapperOptions {
             host_id,
@@ -43,12 +47,19 @@ impl EsloggerInput {
             host_os_version: args.host_os_version.clone(),
             ..MapperOptions::default()
         };
-        Ok(EsloggerInput { mapper: Mapper::new(options) })
+        Ok(EsloggerInput {
+            mapper: Mapper::new(options),
+        })
     }
 
     /// One eslogger line → zero or more ECS documents as compact JSON text (one NDJSON line each).
     pub fn map_line(&mut self, line: &str) -> Result<Vec<String>, MapError> {
-        Ok(self.mapper.map_line(line)?.iter().map(|doc| doc.to_string()).collect())
+        Ok(self
+            .mapper
+            .map_line(line)?
+            .iter()
+            .map(|doc| doc.to_string())
+            .collect())
     }
 
     pub fn stats(&self) -> MapperStats {
@@ -57,14 +68,17 @@ impl EsloggerInput {
 
     /// Lines for the run/convert summary (stderr).
     pub fn summary_lines(&self) -> Vec<String> {
-        let stats = self.mapper.stats();
+        let stats = self.stats();
         let mut lines = vec![format!(
             "eslogger: {} lines → {} ECS events ({} lines with errors)",
             stats.lines, stats.documents, stats.errors
         )];
         if !stats.unknown.is_empty() {
-            let per_type: Vec<String> =
-                stats.unknown.iter().map(|(name, count)| format!("{name}={count}")).collect();
+            let per_type: Vec<String> = stats
+                .unknown
+                .iter()
+                .map(|(name, count)| format!("{name}={count}"))
+                .collect();
             lines.push(format!(
                 "eslogger: skipped {} events of unmapped types: {}",
                 stats.unknown_total(),
@@ -93,10 +107,24 @@ impl EsloggerInput {
     }
 }
 
+/// The eslogger mapper when `--input eslogger`, else `None` (the verb uses the format's own mapper).
+pub fn for_format(
+    format: crate::input::InputFormat,
+    args: &EsloggerArgs,
+) -> Result<Option<EsloggerInput>> {
+    match format {
+        crate::input::InputFormat::Eslogger => Ok(Some(EsloggerInput::new(args)?)),
+        crate::input::InputFormat::Ndjson => Ok(None),
+    }
+}
+
 /// `run --input eslogger`: each eslogger line becomes the ECS documents the rules see.
 impl crate::input::RecordMapper for EsloggerInput {
     fn map(&mut self, record: &str, emit: &mut dyn FnMut(&str)) -> Result<(), String> {
-        let docs = self.mapper.map_line(record).map_err(|err| err.to_string())?;
+        let docs = self
+            .mapper
+            .map_line(record)
+            .map_err(|err| err.to_string())?;
         for doc in docs {
             emit(&doc.to_string());
         }
@@ -147,8 +175,11 @@ pub fn describe_error(source: &str, line_number: u64, err: &MapError) -> String 
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain()
-        .any(|cause| cause.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe))
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// Maps one input stream to `out`. Output is flushed whenever the input has nothing more buffered, so a
@@ -199,16 +230,24 @@ fn convert_stream(
 
 /// Runs `tripline convert`. Exit status 1 when any line could not be mapped (each is reported on stderr
 /// with its location); the other lines are still converted.
-pub fn convert_command(args: &ConvertArgs) -> Result<ExitCode> {
+pub fn convert_command(args: &ConvertArgs) -> Result<u8> {
     let ConvertFrom::Eslogger = args.from;
     let mut input = EsloggerInput::new(&args.eslogger)?;
     let stdin_only = [PathBuf::from("-")];
-    let files: &[PathBuf] = if args.files.is_empty() { &stdin_only } else { &args.files };
+    let files: &[PathBuf] = if args.files.is_empty() {
+        &stdin_only
+    } else {
+        &args.files
+    };
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let mut bad_lines = 0u64;
     for path in files {
-        let source = if path.as_os_str() == "-" { "<stdin>".to_string() } else { path.display().to_string() };
+        let source = if path.as_os_str() == "-" {
+            "<stdin>".to_string()
+        } else {
+            path.display().to_string()
+        };
         let reader = open_input(path)?;
         let result = convert_stream(&mut input, &source, reader, &mut out, &mut bad_lines)
             .and_then(|()| out.flush().map_err(anyhow::Error::from));
@@ -222,7 +261,11 @@ pub fn convert_command(args: &ConvertArgs) -> Result<ExitCode> {
     for line in input.summary_lines() {
         eprintln!("{line}");
     }
-    Ok(if bad_lines > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if bad_lines > 0 {
+        crate::status::IO
+    } else {
+        crate::status::OK
+    })
 }
 
 #[cfg(test)]
@@ -230,7 +273,10 @@ mod tests {
     use super::*;
 
     fn args(host_id: &str) -> EsloggerArgs {
-        EsloggerArgs { host_id: Some(host_id.to_string()), ..EsloggerArgs::default() }
+        EsloggerArgs {
+            host_id: Some(host_id.to_string()),
+            ..EsloggerArgs::default()
+        }
     }
 
     #[test]
@@ -242,7 +288,8 @@ mod tests {
     fn stream_reports_bad_lines_with_location_and_keeps_going() {
         let mut input = EsloggerInput::new(&args("H")).unwrap();
         let text = "{\"event\":{\"open\":{}}}\n{oops\n\n";
-        let reader: BufReader<Box<dyn Read>> = BufReader::new(Box::new(io::Cursor::new(text.as_bytes().to_vec())));
+        let reader: BufReader<Box<dyn Read>> =
+            BufReader::new(Box::new(io::Cursor::new(text.as_bytes().to_vec())));
         let mut out = Vec::new();
         let mut bad = 0;
         convert_stream(&mut input, "t", reader, &mut out, &mut bad).unwrap();
@@ -255,9 +302,21 @@ mod tests {
 
     #[test]
     fn error_locations() {
-        let err = MapError { column: Some(7), message: "invalid JSON: x".into() };
-        assert_eq!(describe_error("f.ndjson", 3, &err), "f.ndjson:3:7: invalid JSON: x");
-        let err = MapError { column: None, message: "time: missing".into() };
-        assert_eq!(describe_error("f.ndjson", 3, &err), "f.ndjson:3: time: missing");
+        let err = MapError {
+            column: Some(7),
+            message: "invalid JSON: x".into(),
+        };
+        assert_eq!(
+            describe_error("f.ndjson", 3, &err),
+            "f.ndjson:3:7: invalid JSON: x"
+        );
+        let err = MapError {
+            column: None,
+            message: "time: missing".into(),
+        };
+        assert_eq!(
+            describe_error("f.ndjson", 3, &err),
+            "f.ndjson:3: time: missing"
+        );
     }
 }

@@ -16,14 +16,8 @@ pub enum InputFormat {
     /// One ECS JSON document per line (or a JSON array of documents).
     #[default]
     Ndjson,
-}
-
-impl InputFormat {
-    pub fn mapper(self) -> Box<dyn RecordMapper> {
-        match self {
-            InputFormat::Ndjson => Box::new(Passthrough),
-        }
-    }
+    /// macOS `eslogger` JSON lines, mapped to the ECS Elastic Defend writes (needs --host-id off macOS).
+    Eslogger,
 }
 
 /// One input record → zero or more ECS JSON documents (as text).
@@ -122,13 +116,13 @@ impl Inputs {
     }
 
     /// Reads every input in order, handing each document (or bad record) to `sink` with its position.
-    /// `sink` returns `Err` to stop early (a fatal bad line, a closed output).
-    pub fn for_each(
+    /// `sink` returns `Err` to stop early (a fatal bad line, a closed output). The mapper is the caller's
+    /// (see `crate::eslogger_input::for_format`): stateful mappers keep counters for the summary.
+    pub fn for_each_with(
         &self,
-        format: InputFormat,
+        mapper: &mut dyn RecordMapper,
         sink: &mut dyn FnMut(&Position, Record<'_>) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
-        let mut mapper = format.mapper();
         for path in &self.paths {
             let (name, reader): (Arc<str>, Box<dyn BufRead>) = match path {
                 None => (Arc::from("<stdin>"), Box::new(BufReader::new(io::stdin().lock()))),
@@ -137,7 +131,7 @@ impl Inputs {
                     open_file(path, self.bytes_read.clone())?,
                 ),
             };
-            read_records(name, reader, mapper.as_mut(), sink)?;
+            read_records(name, reader, mapper, sink)?;
         }
         Ok(())
     }
@@ -308,7 +302,7 @@ mod tests {
         let inputs = Inputs::new(&[path.to_path_buf()]);
         let mut seen = Vec::new();
         inputs
-            .for_each(InputFormat::Ndjson, &mut |pos, record| {
+            .for_each_with(&mut Passthrough, &mut |pos, record| {
                 match record {
                     Record::Document(doc) => seen.push(format!("{}={doc}", pos.line)),
                     Record::Bad(why) => seen.push(format!("{}!{why}", pos.line)),

@@ -2,6 +2,8 @@
 
 mod check;
 mod cli;
+mod eslogger_input;
+mod interrupt;
 mod input;
 mod output;
 mod query;
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
         Command::Query(args) => query::run(args),
         Command::Check(args) => check::run(args),
         Command::Run(args) => run::run(args),
+        Command::Convert(args) => eslogger_input::convert_command(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

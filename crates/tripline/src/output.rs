@@ -70,10 +70,15 @@ impl Output {
                 for alert in alerts {
                     self.json_line(alert)?;
                 }
-                Ok(())
+                // Alerts are rare next to events: flushing each batch costs nothing measurable and lets a
+                // live pipe (`eslogger | tripline run`) show them at once.
+                self.writer.flush().map_err(closed_or)
             }
             OutputFormat::Table => match alerts.last() {
-                Some(alert) => self.table_row(alert),
+                Some(alert) => {
+                    self.table_row(alert)?;
+                    self.writer.flush().map_err(closed_or)
+                }
                 None => Ok(()),
             },
         }

@@ -39,7 +39,13 @@ pub fn run(args: QueryArgs) -> anyhow::Result<u8> {
     let inputs = Inputs::new(&files);
     let mut documents: Vec<(String, String)> = Vec::new();
     let mut bad = 0u64;
-    inputs.for_each(args.input, &mut |position, record| {
+    let mut eslogger = crate::eslogger_input::for_format(args.input, &args.eslogger)?;
+    let mut passthrough = crate::input::Passthrough;
+    let mapper: &mut dyn crate::input::RecordMapper = match eslogger.as_mut() {
+        Some(eslogger) => eslogger,
+        None => &mut passthrough,
+    };
+    inputs.for_each_with(mapper, &mut |position, record| {
         match record {
             Record::Document(text) => documents.push((position.to_string(), text.to_string())),
             Record::Bad(why) => {

@@ -130,6 +130,7 @@ struct Stats {
 
 pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
+    let interrupt = crate::interrupt::Interrupt::install();
     let schema = Schema::ecs();
     let (mut groups, mut live, rule_summary) = load_rules(&args, &schema)?;
 
@@ -140,7 +141,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     let mut stats = Stats::default();
     let mut matches: Vec<Match> = Vec::new();
 
-    let result = inputs.for_each(args.input, &mut |position, record| {
+    let mut eslogger = crate::eslogger_input::for_format(args.input, &args.eslogger)?;
+    let mut passthrough = crate::input::Passthrough;
+    let mapper: &mut dyn crate::input::RecordMapper = match eslogger.as_mut() {
+        Some(eslogger) => eslogger,
+        None => &mut passthrough,
+    };
+    let result = inputs.for_each_with(mapper, &mut |position, record| {
+        if interrupt.requested() {
+            return Err(crate::interrupt::Interrupted.into());
+        }
         let text = match record {
             Record::Document(text) => text,
             Record::Bad(why) => return bad_line(&mut stats, &args, position, &why),
@@ -202,10 +212,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         }
     });
     if let Err(error) = result {
-        if let Some(bar) = &progress {
-            bar.finish_and_clear();
+        // Ctrl-C: stop reading but finish the rules and print the summary.
+        if !error.is::<crate::interrupt::Interrupted>() {
+            if let Some(bar) = &progress {
+                bar.finish_and_clear();
+            }
+            return Err(error);
         }
-        return Err(error);
     }
     for rule in live.iter_mut() {
         rule.matcher.finish(&mut matches);
@@ -218,6 +231,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     groups.clear();
     if !args.quiet {
         summary(&stats, &live, &rule_summary, started.elapsed());
+        for line in eslogger.iter().flat_map(|input| input.summary_lines()) {
+            eprintln!("{line}");
+        }
     }
     Ok(if rule_summary.invalid > 0 { status::USAGE } else { status::OK })
 }

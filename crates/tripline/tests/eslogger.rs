@@ -3,7 +3,6 @@
 // Helpers outside #[test] fns fail by panicking, as tests do.
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -61,7 +60,12 @@ fn run_rules(extra: &[&str], files: &[&Path]) -> Vec<Map<String, Value>> {
     let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
     args.extend(names.iter().map(String::as_str));
     let out = tripline(&args);
-    assert!(out.status.success(), "tripline {args:?}: {:?}\nstderr:\n{}", out.status, text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "tripline {args:?}: {:?}\nstderr:\n{}",
+        out.status,
+        text(&out.stderr)
+    );
     parse_alerts(&text(&out.stdout))
 }
 
@@ -69,7 +73,10 @@ fn parse_alerts(stdout: &str) -> Vec<Map<String, Value>> {
     stdout
         .lines()
         .filter(|line| !line.trim().is_empty())
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|err| panic!("alert is not JSON ({err}): {line}")))
+        .map(|line| {
+            serde_json::from_str(line)
+                .unwrap_or_else(|err| panic!("alert is not JSON ({err}): {line}"))
+        })
         .collect()
 }
 
@@ -122,33 +129,55 @@ fn essence(alerts: &[Map<String, Value>]) -> Vec<Value> {
 fn seed_sequences(alerts: &[Map<String, Value>]) -> Vec<&Map<String, Value>> {
     alerts
         .iter()
-        .filter(|a| !is_building_block(a) && field(a, "kibana.alert.rule.rule_id") == Some(&json!(SEED_RULE_ID)))
+        .filter(|a| {
+            !is_building_block(a)
+                && field(a, "kibana.alert.rule.rule_id") == Some(&json!(SEED_RULE_ID))
+        })
         .collect()
 }
 
 /// The ART scenario mapped by `tripline convert` (nested ECS, one document per line).
 fn converted_scenario() -> Vec<Map<String, Value>> {
     let scenario = scenario_path();
-    let out = tripline(&["convert", "--from", "eslogger", "--host-id", HOST_ID, scenario.to_str().unwrap()]);
+    let out = tripline(&[
+        "convert",
+        "--from",
+        "eslogger",
+        "--host-id",
+        HOST_ID,
+        scenario.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "convert: {}", text(&out.stderr));
     parse_alerts(&text(&out.stdout))
 }
 
 #[test]
 fn art_scenario_raises_exactly_one_seed_alert() {
-    let alerts = run_rules(&["--input", "eslogger", "--host-id", HOST_ID], &[&scenario_path()]);
+    let alerts = run_rules(
+        &["--input", "eslogger", "--host-id", HOST_ID],
+        &[&scenario_path()],
+    );
     let shells = seed_sequences(&alerts);
     assert_eq!(shells.len(), 1, "alerts: {alerts:#?}");
     // The building blocks: the plist write, then `launchctl load -w`.
-    let mut blocks: Vec<&Map<String, Value>> = alerts.iter().filter(|a| is_building_block(a)).collect();
+    let mut blocks: Vec<&Map<String, Value>> =
+        alerts.iter().filter(|a| is_building_block(a)).collect();
     blocks.sort_by_key(|a| field(a, "kibana.alert.group.index").map(Value::to_string));
     assert_eq!(blocks.len(), 2);
-    assert_eq!(field(blocks[0], "file.path"), Some(&json!("/Library/LaunchDaemons/com.atomicredteam.plist")));
+    assert_eq!(
+        field(blocks[0], "file.path"),
+        Some(&json!("/Library/LaunchDaemons/com.atomicredteam.plist"))
+    );
     assert_ne!(field(blocks[0], "event.action"), Some(&json!("deletion")));
     assert_eq!(field(blocks[1], "process.name"), Some(&json!("launchctl")));
     assert_eq!(
         field(blocks[1], "process.args"),
-        Some(&json!(["launchctl", "load", "-w", "/Library/LaunchDaemons/com.atomicredteam.plist"]))
+        Some(&json!([
+            "launchctl",
+            "load",
+            "-w",
+            "/Library/LaunchDaemons/com.atomicredteam.plist"
+        ]))
     );
     assert_eq!(field(shells[0], "host.id"), Some(&json!(HOST_ID)));
 }
@@ -162,7 +191,7 @@ fn unload_and_delete_raise_nothing() {
         .filter(|line| {
             let event: Value = serde_json::from_str(line).unwrap();
             let time = event["time"].as_str().unwrap();
-            time < "2025-08-07T14:02:12" || time > "2025-08-07T14:02:40"
+            !("2025-08-07T14:02:12"..="2025-08-07T14:02:40").contains(&time)
         })
         .map(str::to_string)
         .collect();
@@ -175,7 +204,11 @@ fn unload_and_delete_raise_nothing() {
 
 fn flatten_into(prefix: &str, value: &Map<String, Value>, out: &mut Map<String, Value>) {
     for (key, value) in value {
-        let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
         match value {
             Value::Object(inner) if !inner.is_empty() => flatten_into(&path, inner, out),
             other => {
@@ -196,7 +229,10 @@ fn same_events_in_every_ecs_shape_give_identical_alerts() {
     let dir = scratch("shapes");
 
     let nested_path = dir.join("nested.ndjson");
-    write_ndjson(&nested_path, &docs.iter().cloned().map(Value::Object).collect::<Vec<_>>());
+    write_ndjson(
+        &nested_path,
+        &docs.iter().cloned().map(Value::Object).collect::<Vec<_>>(),
+    );
 
     let flat: Vec<Value> = docs
         .iter()
@@ -253,10 +289,19 @@ fn same_events_in_every_ecs_shape_give_identical_alerts() {
     let array_path = dir.join("array.json");
     std::fs::write(&array_path, serde_json::to_string_pretty(&docs).unwrap()).unwrap();
 
-    let reference = run_rules(&["--input", "eslogger", "--host-id", HOST_ID], &[&scenario_path()]);
+    let reference = run_rules(
+        &["--input", "eslogger", "--host-id", HOST_ID],
+        &[&scenario_path()],
+    );
     assert_eq!(seed_sequences(&reference).len(), 1);
     let expected = essence(&reference);
-    for path in [&nested_path, &flat_path, &mixed_path, &hits_path, &array_path] {
+    for path in [
+        &nested_path,
+        &flat_path,
+        &mixed_path,
+        &hits_path,
+        &array_path,
+    ] {
         let alerts = run_rules(&[], &[path]);
         assert_eq!(essence(&alerts), expected, "{}", path.display());
     }
@@ -285,23 +330,54 @@ fn every_real_sample_line_is_read_without_error() {
 #[test]
 fn convert_prints_mapped_ndjson_and_needs_a_host_id_off_macos() {
     let sample = telemetry_dir().join("eslogger-real-mullvad-tests.ndjson");
-    let out = tripline(&["convert", "--from", "eslogger", "--host-id", HOST_ID, sample.to_str().unwrap()]);
+    let out = tripline(&[
+        "convert",
+        "--from",
+        "eslogger",
+        "--host-id",
+        HOST_ID,
+        sample.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let docs = parse_alerts(&text(&out.stdout));
     assert_eq!(docs.len(), 4);
     let actions: Vec<&Value> = docs.iter().map(|d| &d["event"]["action"]).collect();
-    assert_eq!(actions, [&json!("end"), &json!("exec"), &json!("fork"), &json!("exec")]);
-    assert!(docs.iter().all(|d| d["host"]["id"] == HOST_ID && d["host"]["os"]["type"] == "macos"));
+    assert_eq!(
+        actions,
+        [
+            &json!("end"),
+            &json!("exec"),
+            &json!("fork"),
+            &json!("exec")
+        ]
+    );
+    assert!(docs
+        .iter()
+        .all(|d| d["host"]["id"] == HOST_ID && d["host"]["os"]["type"] == "macos"));
 
     let converted = converted_scenario();
     assert_eq!(converted.len(), 41);
-    let stderr = text(&tripline(&["convert", "--from", "eslogger", "--host-id", HOST_ID, scenario_path().to_str().unwrap()]).stderr);
+    let stderr = text(
+        &tripline(&[
+            "convert",
+            "--from",
+            "eslogger",
+            "--host-id",
+            HOST_ID,
+            scenario_path().to_str().unwrap(),
+        ])
+        .stderr,
+    );
     assert!(stderr.contains("btm_launch_item_remove=1"), "{stderr}");
 
     if !cfg!(target_os = "macos") {
         let out = tripline(&["convert", "--from", "eslogger", sample.to_str().unwrap()]);
         assert!(!out.status.success());
-        assert!(text(&out.stderr).contains("--host-id"), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("--host-id"),
+            "{}",
+            text(&out.stderr)
+        );
     }
 }
 
@@ -314,10 +390,20 @@ fn bad_eslogger_lines_are_reported_with_their_location() {
     std::fs::write(&path, format!("{first}\n{{\"event\": {{\"exec\": \n")).unwrap();
     let rules = rules_dir();
     let out = tripline(&[
-        "run", "--rules", rules.to_str().unwrap(), "--input", "eslogger", "--host-id", HOST_ID, path.to_str().unwrap(),
+        "run",
+        "--rules",
+        rules.to_str().unwrap(),
+        "--input",
+        "eslogger",
+        "--host-id",
+        HOST_ID,
+        path.to_str().unwrap(),
     ]);
     let stderr = text(&out.stderr);
-    assert!(stderr.contains(&format!("{}:2", path.display())), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}:2", path.display())),
+        "{stderr}"
+    );
     assert!(stderr.contains("invalid JSON"), "{stderr}");
 }
 
@@ -325,7 +411,15 @@ fn bad_eslogger_lines_are_reported_with_their_location() {
 fn live_mode_alerts_before_the_pipe_closes() {
     let rules = rules_dir();
     let mut child = Command::new(env!("CARGO_BIN_EXE_tripline"))
-        .args(["run", "--rules", rules.to_str().unwrap(), "--input", "eslogger", "--host-id", HOST_ID])
+        .args([
+            "run",
+            "--rules",
+            rules.to_str().unwrap(),
+            "--input",
+            "eslogger",
+            "--host-id",
+            HOST_ID,
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -348,7 +442,9 @@ fn live_mode_alerts_before_the_pipe_closes() {
     // Up to and including the `launchctl load -w` exec, the event that completes the sequence.
     let load_index = lines
         .iter()
-        .position(|l| l.contains("\"/bin/launchctl\"") && l.contains("\"exec\"") && l.contains("\"load\""))
+        .position(|l| {
+            l.contains("\"/bin/launchctl\"") && l.contains("\"exec\"") && l.contains("\"load\"")
+        })
         .unwrap();
     for (i, line) in lines.iter().enumerate().take(load_index + 1) {
         writeln!(stdin, "{line}").unwrap();
@@ -369,7 +465,10 @@ fn live_mode_alerts_before_the_pipe_closes() {
     }
     let latency = started.elapsed();
     assert!(latency < Duration::from_secs(2), "alert took {latency:?}");
-    assert!(child.try_wait().unwrap().is_none(), "tripline exited before stdin closed");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "tripline exited before stdin closed"
+    );
 
     // The rest of the scenario, then close the pipe: a clean end with the summary.
     for line in lines.iter().skip(load_index + 1) {
@@ -383,5 +482,93 @@ fn live_mode_alerts_before_the_pipe_closes() {
     assert!(status.success(), "{status:?}: {stderr}");
     received.extend(lines_rx.try_iter());
     assert_eq!(seed_sequences(&parse_alerts(&received.join("\n"))).len(), 1);
-    assert!(stderr.contains("btm_launch_item_remove=1"), "summary: {stderr}");
+    assert!(
+        stderr.contains("btm_launch_item_remove=1"),
+        "summary: {stderr}"
+    );
+}
+
+/// Sends SIGINT as the terminal does on Ctrl-C.
+fn interrupt(child: &std::process::Child) {
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_ends_a_live_run_cleanly_with_the_summary() {
+    let rules = rules_dir();
+    let scenario = std::fs::read_to_string(scenario_path()).unwrap();
+    let lines: Vec<&str> = scenario.lines().collect();
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_tripline"))
+            .args([
+                "run",
+                "--rules",
+                rules.to_str().unwrap(),
+                "--input",
+                "eslogger",
+                "--host-id",
+                HOST_ID,
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let wait_with_deadline = |child: &mut std::process::Child| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "tripline did not end after Ctrl-C"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+
+    // 1. The pipeline case: Ctrl-C reaches eslogger too, which exits and closes the pipe.
+    let mut child = spawn();
+    let mut stdin = child.stdin.take().unwrap();
+    for line in &lines {
+        writeln!(stdin, "{line}").unwrap();
+    }
+    stdin.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    interrupt(&child);
+    std::thread::sleep(Duration::from_millis(100));
+    drop(stdin);
+    let status = wait_with_deadline(&mut child);
+    let output = child.wait_with_output().unwrap();
+    let stderr = text(&output.stderr);
+    assert!(status.success(), "{status:?}: {stderr}");
+    assert!(stderr.contains("events read"), "summary missing: {stderr}");
+    assert_eq!(
+        seed_sequences(&parse_alerts(&text(&output.stdout))).len(),
+        1
+    );
+
+    // 2. An upstream that keeps the pipe open: the run stops at the next record.
+    let mut child = spawn();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{}", lines[0]).unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    interrupt(&child);
+    std::thread::sleep(Duration::from_millis(100));
+    writeln!(stdin, "{}", lines[1]).unwrap();
+    stdin.flush().unwrap();
+    let status = wait_with_deadline(&mut child);
+    drop(stdin);
+    let output = child.wait_with_output().unwrap();
+    let stderr = text(&output.stderr);
+    assert!(status.success(), "{status:?}: {stderr}");
+    assert!(stderr.contains("1 events read"), "{stderr}");
 }

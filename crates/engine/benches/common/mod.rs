@@ -13,10 +13,25 @@ pub const EVENTS: usize = 100_000;
 pub fn setup(query: &str) -> (Arc<Plan>, Vec<Arc<Event>>) {
     let schema = Schema::ecs();
     let options = QueryOptions::default();
-    let mut fields = FieldTable::new(&schema, &options.timestamp_field, None, &options.category_field);
+    let mut fields = FieldTable::new(
+        &schema,
+        &options.timestamp_field,
+        None,
+        &options.category_field,
+    );
     let ast = eql::parse(query).unwrap_or_else(|d| panic!("bench query does not parse: {d:?}"));
-    let plan = engine::compile(&ast, &schema, &options, &mut fields).unwrap_or_else(|d| panic!("bench query: {d:?}"));
-    let names = ["bash", "curl", "launchctl", "osascript", "sh", "python3", "ssh", "sudo"];
+    let plan = engine::compile(&ast, &schema, &options, &mut fields)
+        .unwrap_or_else(|d| panic!("bench query: {d:?}"));
+    let names = [
+        "bash",
+        "curl",
+        "launchctl",
+        "osascript",
+        "sh",
+        "python3",
+        "ssh",
+        "sudo",
+    ];
     let events = (0..EVENTS)
         .map(|i| {
             let category = if i % 3 == 0 { "file" } else { "process" };

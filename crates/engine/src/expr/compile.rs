@@ -66,10 +66,6 @@ impl Ty {
         }
     }
 
-    fn is_numeric(self) -> bool {
-        matches!(self, Ty::Int | Ty::Float)
-    }
-
     /// String-like: values are strings at run time.
     fn is_stringy(self) -> bool {
         matches!(self, Ty::Str | Ty::Ip | Ty::Version)

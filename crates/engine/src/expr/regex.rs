@@ -169,7 +169,6 @@ fn numeric_range(body: &str) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::expr::wildcard::{Pattern, StringMatcher};
 
     fn m(p: &str, ci: bool) -> StringMatcher {

@@ -2,6 +2,9 @@
 //! each set compiled once into a hash set plus one multi-pattern automaton, so a
 //! `:` against hundreds of patterns costs one scan of the value.
 
+use std::borrow::Cow;
+
+use aho_corasick::AhoCorasick;
 use ahash::AHashSet;
 use regex_automata::meta;
 use regex_automata::util::syntax;
@@ -16,29 +19,97 @@ pub enum Pattern {
 }
 
 /// Matches a string against any of a set of patterns.
+///
+/// Exact strings go to a hash set; `*`-only wildcards are checked as globs behind an
+/// Aho-Corasick prefilter over each glob's longest literal piece; `?` wildcards and
+/// regexps share one multi-pattern automaton.
 #[derive(Debug, Clone)]
 pub struct StringMatcher {
     case_insensitive: bool,
     /// Patterns without wildcards (lowercased when case-insensitive).
     exact: AHashSet<Box<str>>,
-    /// Every other pattern, in one automaton.
+    globs: Vec<Glob>,
+    /// Finds the key literal of each glob in `keyed`.
+    prefilter: Option<AhoCorasick>,
+    keyed: Vec<usize>,
+    /// Globs whose pieces are all empty (`*`, `**`): checked on every value.
+    unkeyed: Vec<usize>,
     automaton: Option<meta::Regex>,
+}
+
+/// A wildcard made of literal pieces separated by `*`.
+#[derive(Debug, Clone)]
+struct Glob {
+    pieces: Vec<String>,
+}
+
+impl Glob {
+    fn new(pattern: &str) -> Glob {
+        Glob {
+            pieces: pattern.split('*').map(str::to_string).collect(),
+        }
+    }
+
+    /// The longest piece: present in every matching value.
+    fn key(&self) -> &str {
+        self.pieces.iter().max_by_key(|p| p.len()).map_or("", String::as_str)
+    }
+
+    /// Greedy leftmost matching, exact for patterns whose only wildcard is `*`.
+    fn is_match(&self, s: &str) -> bool {
+        let (Some(first), Some(last)) = (self.pieces.first(), self.pieces.last()) else {
+            return false;
+        };
+        if self.pieces.len() == 1 {
+            return s == first;
+        }
+        if s.len() < first.len() + last.len() || !s.starts_with(first.as_str()) || !s.ends_with(last.as_str()) {
+            return false;
+        }
+        let Some(mut middle) = s.get(first.len()..s.len() - last.len()) else {
+            return false;
+        };
+        let inner = self.pieces.get(1..self.pieces.len() - 1).unwrap_or_default();
+        for piece in inner {
+            match middle.find(piece.as_str()) {
+                Some(i) => middle = middle.get(i + piece.len()..).unwrap_or(""),
+                None => return false,
+            }
+        }
+        true
+    }
 }
 
 impl StringMatcher {
     /// Compiles the patterns; an invalid regexp yields its index and a message.
     pub fn new(patterns: &[Pattern], case_insensitive: bool) -> Result<StringMatcher, (usize, String)> {
         let mut exact = AHashSet::new();
+        let mut globs = Vec::new();
         let mut regexes = Vec::new();
         for (i, p) in patterns.iter().enumerate() {
             match p {
                 Pattern::Wildcard(w) if !w.contains(['*', '?']) => {
-                    exact.insert(fold(w, case_insensitive).into_boxed_str());
+                    exact.insert(fold(w, case_insensitive).into_owned().into_boxed_str());
                 }
+                Pattern::Wildcard(w) if !w.contains('?') => globs.push(Glob::new(&fold(w, case_insensitive))),
                 Pattern::Wildcard(w) => regexes.push(wildcard_to_regex(w)),
                 Pattern::Regex(r) => regexes.push(super::regex::lucene_to_regex(r).map_err(|e| (i, e))?),
             }
         }
+        let (mut keyed, mut unkeyed, mut keys) = (Vec::new(), Vec::new(), Vec::new());
+        for (i, g) in globs.iter().enumerate() {
+            if g.key().is_empty() {
+                unkeyed.push(i);
+            } else {
+                keyed.push(i);
+                keys.push(g.key().to_string());
+            }
+        }
+        let prefilter = if keys.is_empty() {
+            None
+        } else {
+            Some(AhoCorasick::new(&keys).map_err(|e| (0, format!("too many patterns: {e}")))?)
+        };
         let automaton = if regexes.is_empty() {
             None
         } else {
@@ -53,30 +124,41 @@ impl StringMatcher {
         Ok(StringMatcher {
             case_insensitive,
             exact,
+            globs,
+            prefilter,
+            keyed,
+            unkeyed,
             automaton,
         })
     }
 
     pub fn is_match(&self, s: &str) -> bool {
-        if !self.exact.is_empty() {
-            let hit = if self.case_insensitive {
-                self.exact.contains(fold(s, true).as_str())
-            } else {
-                self.exact.contains(s)
-            };
-            if hit {
+        if !self.exact.is_empty() || !self.globs.is_empty() {
+            let folded = fold(s, self.case_insensitive);
+            if self.exact.contains(folded.as_ref()) {
                 return true;
+            }
+            if self.unkeyed.iter().any(|i| self.globs.get(*i).is_some_and(|g| g.is_match(&folded))) {
+                return true;
+            }
+            if let Some(ac) = &self.prefilter {
+                for m in ac.find_overlapping_iter(folded.as_ref()) {
+                    let glob = self.keyed.get(m.pattern().as_usize()).and_then(|i| self.globs.get(*i));
+                    if glob.is_some_and(|g| g.is_match(&folded)) {
+                        return true;
+                    }
+                }
             }
         }
         self.automaton.as_ref().is_some_and(|re| re.is_match(s))
     }
 }
 
-fn fold(s: &str, case_insensitive: bool) -> String {
-    if case_insensitive {
-        s.to_lowercase()
+fn fold(s: &str, case_insensitive: bool) -> Cow<'_, str> {
+    if case_insensitive && s.chars().any(char::is_uppercase) {
+        Cow::Owned(s.to_lowercase())
     } else {
-        s.to_string()
+        Cow::Borrowed(s)
     }
 }
 
@@ -141,6 +223,12 @@ mod tests {
         let m = wc(&["a.b(c)[d]+$^|\\*"], false);
         assert!(m.is_match("a.b(c)[d]+$^|\\xyz"));
         assert!(!m.is_match("aXb(c)[d]+$^|\\"));
+        let m = wc(&["a*b*a"], false);
+        assert!(m.is_match("aba"));
+        assert!(!m.is_match("ab"));
+        assert!(m.is_match("a-b-b-a"));
+        let m = wc(&["*"], false);
+        assert!(m.is_match(""));
         let m = wc(&["line1\n*"], false);
         assert!(m.is_match("line1\nline2\nline3"));
     }

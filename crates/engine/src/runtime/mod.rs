@@ -161,9 +161,10 @@ impl Matcher {
                 keys: Vec::new(),
                 out: Vec::new(),
             })),
-            PlanKind::Sample(sample) => {
-                State::Sample(SampleMachine::new(sample.stages.len(), plan.options.max_samples_per_key))
-            }
+            PlanKind::Sample(sample) => State::Sample(SampleMachine::new(
+                sample.stages.len(),
+                plan.options.max_samples_per_key,
+            )),
         };
         Matcher {
             plan,
@@ -232,7 +233,9 @@ impl Matcher {
                     if state.keys.is_empty() {
                         continue;
                     }
-                    for (position, _) in seq.expanded.iter().enumerate().filter(|(_, &w)| w == index) {
+                    for (position, _) in
+                        seq.expanded.iter().enumerate().filter(|(_, &w)| w == index)
+                    {
                         for key in &state.keys {
                             state.hits.stages.push((position, key.clone()));
                         }
@@ -280,7 +283,11 @@ impl Matcher {
                 drain_sequences(&mut state.out, out);
             }
             State::Sample(machine) => {
-                let limit = self.plan.options.size.map(|s| usize::try_from(s).unwrap_or(usize::MAX));
+                let limit = self
+                    .plan
+                    .options
+                    .size
+                    .map(|s| usize::try_from(s).unwrap_or(usize::MAX));
                 let mut samples = Vec::new();
                 machine.finish(limit, &mut samples);
                 for (i, s) in samples.into_iter().enumerate() {
@@ -297,7 +304,10 @@ impl Matcher {
     }
 }
 
-fn drain_sequences(from: &mut Vec<sequence::SequenceOutput<Arc<Event>, JoinKey>>, out: &mut Vec<Ordered>) {
+fn drain_sequences(
+    from: &mut Vec<sequence::SequenceOutput<Arc<Event>, JoinKey>>,
+    out: &mut Vec<Ordered>,
+) {
     for s in from.drain(..) {
         out.push((
             s.order,
@@ -321,7 +331,12 @@ mod tests {
     /// Compiles `query` and parses `docs` (JSON texts) into events in arrival order.
     fn setup(query: &str, options: QueryOptions, docs: &[String]) -> (Arc<Plan>, Vec<Arc<Event>>) {
         let schema = Schema::empty();
-        let mut fields = FieldTable::new(&schema, &options.timestamp_field, None, &options.category_field);
+        let mut fields = FieldTable::new(
+            &schema,
+            &options.timestamp_field,
+            None,
+            &options.category_field,
+        );
         let ast = eql::parse(query).unwrap();
         let plan = crate::plan::compile(&ast, &schema, &options, &mut fields).unwrap();
         let events = docs
@@ -337,7 +352,9 @@ mod tests {
     }
 
     fn doc(ts: i64, category: &str, name: &str, pid: i64) -> String {
-        format!(r#"{{"@timestamp":{ts},"event":{{"category":"{category}"}},"process":{{"name":"{name}","pid":{pid}}}}}"#)
+        format!(
+            r#"{{"@timestamp":{ts},"event":{{"category":"{category}"}},"process":{{"name":"{name}","pid":{pid}}}}}"#
+        )
     }
 
     fn pids(matches: &[Match]) -> Vec<Vec<i64>> {
@@ -347,7 +364,10 @@ mod tests {
                 Match::Event(e) => vec![e.timestamp.unwrap_or(0) / 1_000_000],
                 Match::Sequence { events, .. } => events
                     .iter()
-                    .map(|e| e.as_ref().map_or(-1, |e| e.timestamp.unwrap_or(0) / 1_000_000))
+                    .map(|e| {
+                        e.as_ref()
+                            .map_or(-1, |e| e.timestamp.unwrap_or(0) / 1_000_000)
+                    })
                     .collect(),
             })
             .collect()
@@ -383,7 +403,11 @@ mod tests {
 
     #[test]
     fn streaming_sequence_emits_on_completion() {
-        let docs = vec![doc(1, "process", "a", 7), doc(2, "process", "a", 8), doc(3, "process", "b", 7)];
+        let docs = vec![
+            doc(1, "process", "a", 7),
+            doc(2, "process", "a", 8),
+            doc(3, "process", "b", 7),
+        ];
         let (plan, events) = setup(
             r#"sequence by process.pid with maxspan=1m [process where process.name == "a"] [process where process.name == "b"]"#,
             QueryOptions::default(),
@@ -405,7 +429,11 @@ mod tests {
     #[test]
     fn event_query_tail_and_size() {
         let docs: Vec<String> = (1..=10).map(|i| doc(i, "process", "a", i)).collect();
-        let (plan, events) = setup("process where true | tail 3", QueryOptions::default(), &docs);
+        let (plan, events) = setup(
+            "process where true | tail 3",
+            QueryOptions::default(),
+            &docs,
+        );
         let mut matcher = Matcher::new(plan);
         let mut out = Vec::new();
         for e in &events {
@@ -447,11 +475,23 @@ mod tests {
         assert_eq!(key_candidates(Value::Null, false).len(), 0);
         assert_eq!(key_candidates(Value::Null, true).as_slice(), &[Value::Null]);
         assert_eq!(
-            key_candidates(list(vec![Value::str("a"), Value::Null, Value::str("a"), Value::str("b")]), false).as_slice(),
+            key_candidates(
+                list(vec![
+                    Value::str("a"),
+                    Value::Null,
+                    Value::str("a"),
+                    Value::str("b")
+                ]),
+                false
+            )
+            .as_slice(),
             &[Value::str("a"), Value::str("b")]
         );
         assert!(key_candidates(list(vec![]), true).is_empty());
-        assert_eq!(key_candidates(list(vec![Value::Null]), true).as_slice(), &[Value::Null]);
+        assert_eq!(
+            key_candidates(list(vec![Value::Null]), true).as_slice(),
+            &[Value::Null]
+        );
         assert!(key_candidates(list(vec![Value::Null]), false).is_empty());
     }
 

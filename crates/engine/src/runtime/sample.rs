@@ -20,12 +20,15 @@ pub struct SampleOutput<E, K> {
     pub events: Vec<E>,
 }
 
+/// Per stage, the events kept for one key: (arrival id, event).
+type Groups<E> = Vec<Vec<(u64, E)>>;
+
 #[derive(Debug)]
 pub struct SampleMachine<E, K> {
     stages: usize,
     max_samples_per_key: usize,
     /// Events kept per key and stage: (arrival id, event).
-    keys: AHashMap<K, Vec<Vec<(u64, E)>>>,
+    keys: AHashMap<K, Groups<E>>,
     counter: u64,
 }
 
@@ -62,12 +65,15 @@ impl<E: Clone, K: Clone + Eq + Hash + Ord> SampleMachine<E, K> {
     }
 
     pub fn state_len(&self) -> usize {
-        self.keys.values().map(|g| g.iter().map(Vec::len).sum::<usize>()).sum()
+        self.keys
+            .values()
+            .map(|g| g.iter().map(Vec::len).sum::<usize>())
+            .sum()
     }
 
     /// Emits every sample, ordered by key, at most `limit` of them.
     pub fn finish(&mut self, limit: Option<usize>, out: &mut Vec<SampleOutput<E, K>>) {
-        let mut keys: Vec<(K, Vec<Vec<(u64, E)>>)> = self.keys.drain().collect();
+        let mut keys: Vec<(K, Groups<E>)> = self.keys.drain().collect();
         keys.sort_by(|a, b| a.0.cmp(&b.0));
         let mut emitted = 0usize;
         for (key, groups) in keys {
@@ -76,7 +82,13 @@ impl<E: Clone, K: Clone + Eq + Hash + Ord> SampleMachine<E, K> {
             }
             let mut found = Vec::new();
             let mut partial = Vec::with_capacity(self.stages);
-            pick(&groups, 0, &mut partial, &mut found, self.max_samples_per_key);
+            pick(
+                &groups,
+                0,
+                &mut partial,
+                &mut found,
+                self.max_samples_per_key,
+            );
             for events in found {
                 if limit.is_some_and(|l| emitted >= l) {
                     return;
@@ -123,7 +135,12 @@ fn pick<E: Clone>(
 mod tests {
     use super::*;
 
-    fn run(stages: usize, max: usize, events: &[(u32, &[(usize, &'static str)])], limit: Option<usize>) -> Vec<(&'static str, Vec<u32>)> {
+    fn run(
+        stages: usize,
+        max: usize,
+        events: &[(u32, &[(usize, &'static str)])],
+        limit: Option<usize>,
+    ) -> Vec<(&'static str, Vec<u32>)> {
         let mut machine = SampleMachine::new(stages, max);
         for (id, hits) in events {
             let hits: Vec<(usize, &str)> = hits.to_vec();
@@ -139,7 +156,13 @@ mod tests {
         let got = run(
             2,
             1,
-            &[(1, &[(0, "b")]), (2, &[(1, "b")]), (3, &[(0, "a")]), (4, &[(1, "a")]), (5, &[(0, "c")])],
+            &[
+                (1, &[(0, "b")]),
+                (2, &[(1, "b")]),
+                (3, &[(0, "a")]),
+                (4, &[(1, "a")]),
+                (5, &[(0, "c")]),
+            ],
             None,
         );
         assert_eq!(got, vec![("a", vec![3, 4]), ("b", vec![1, 2])]);
@@ -156,7 +179,12 @@ mod tests {
 
     #[test]
     fn several_samples_per_key_and_limit() {
-        let events: &[(u32, &[(usize, &str)])] = &[(1, &[(0, "k")]), (2, &[(0, "k")]), (3, &[(1, "k")]), (4, &[(1, "k")])];
+        let events: &[(u32, &[(usize, &str)])] = &[
+            (1, &[(0, "k")]),
+            (2, &[(0, "k")]),
+            (3, &[(1, "k")]),
+            (4, &[(1, "k")]),
+        ];
         let got = run(2, 2, events, None);
         assert_eq!(got, vec![("k", vec![1, 3]), ("k", vec![1, 4])]);
         let got = run(2, 2, events, Some(1));

@@ -175,7 +175,13 @@ impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
     }
 
     /// Offers one event. `ts` must not go backwards.
-    pub fn push(&mut self, event: &E, ts: i64, hits: &StageHits<K>, out: &mut Vec<SequenceOutput<E, K>>) {
+    pub fn push(
+        &mut self,
+        event: &E,
+        ts: i64,
+        hits: &StageHits<K>,
+        out: &mut Vec<SequenceOutput<E, K>>,
+    ) {
         self.advance_to(ts, out);
         self.counter += 1;
         let counter = self.counter;
@@ -196,17 +202,18 @@ impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
             .iter()
             .filter(|(s, _)| !self.spec.missing.get(*s).copied().unwrap_or(true))
             .collect();
-        order.sort_by(|a, b| b.0.cmp(&a.0));
+        order.sort_by_key(|hit| std::cmp::Reverse(hit.0));
         for (stage, key) in order {
             self.match_stage(*stage, key, event, ts, counter, out);
         }
 
+        // An until event ends every partial of its key, including one it just advanced
+        // (ES: the until marker counts from the partial's last event inclusive); a
+        // sequence it completed is already out (extraSpec sequenceWithOptionalFieldsAndUntil).
         for key in &hits.until {
             if let Some(state) = self.keys.get_mut(key) {
                 for slot in state.slots.iter_mut() {
-                    if slot.as_ref().is_some_and(|p| p.last_counter < counter) {
-                        *slot = None;
-                    }
+                    *slot = None;
                 }
                 if state.is_empty() {
                     self.keys.remove(key);
@@ -256,9 +263,14 @@ impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
                 self.keys.remove(key);
             }
         } else {
-            let deadline = self.span().map(|span| partial.start_ts.saturating_add(span));
+            let deadline = self
+                .span()
+                .map(|span| partial.start_ts.saturating_add(span));
             let stages = self.spec.missing.len();
-            let state = self.keys.entry(key.clone()).or_insert_with(|| KeyState::new(stages));
+            let state = self
+                .keys
+                .entry(key.clone())
+                .or_insert_with(|| KeyState::new(stages));
             if let Some(slot) = state.slots.get_mut(stage) {
                 *slot = Some(partial);
             }
@@ -269,11 +281,14 @@ impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
     }
 
     fn previous_positive(&self, stage: usize) -> Option<usize> {
-        (0..stage).rev().find(|&s| !self.spec.missing.get(s).copied().unwrap_or(true))
+        (0..stage)
+            .rev()
+            .find(|&s| !self.spec.missing.get(s).copied().unwrap_or(true))
     }
 
     fn next_positive(&self, stage: usize) -> Option<usize> {
-        (stage + 1..self.spec.missing.len()).find(|&s| !self.spec.missing.get(s).copied().unwrap_or(true))
+        (stage + 1..self.spec.missing.len())
+            .find(|&s| !self.spec.missing.get(s).copied().unwrap_or(true))
     }
 
     fn complete(&mut self, key: &K, partial: Partial<E>, out: &mut Vec<SequenceOutput<E, K>>) {
@@ -307,7 +322,9 @@ impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
                 }
             } else {
                 // Inner: strictly inside the neighbours' milliseconds.
-                let (Some(prev), Some(next)) = (self.previous_positive(stage), self.next_positive(stage)) else {
+                let (Some(prev), Some(next)) =
+                    (self.previous_positive(stage), self.next_positive(stage))
+                else {
                     continue;
                 };
                 let prev_ts = self.event_ts(&partial, prev);
@@ -325,7 +342,11 @@ impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
                 out.push(self.output(key, &partial));
                 return;
             }
-            let anchor = if self.has_leading { leading.unwrap_or(start_ts) } else { start_ts };
+            let anchor = if self.has_leading {
+                leading.unwrap_or(start_ts)
+            } else {
+                start_ts
+            };
             let decided_at = self.span().map(|span| anchor.saturating_add(span));
             let pending = Pending {
                 partial,
@@ -333,7 +354,10 @@ impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
                 trailing_after_ns: trailing_after,
                 decided_at,
             };
-            let state = self.keys.entry(key.clone()).or_insert_with(|| KeyState::new(stages));
+            let state = self
+                .keys
+                .entry(key.clone())
+                .or_insert_with(|| KeyState::new(stages));
             state.pending.push(pending);
             if let Some(deadline) = decided_at {
                 self.schedule(key, deadline);
@@ -346,9 +370,18 @@ impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
     }
 
     /// Elasticsearch's decision once leading/trailing hits are known (inner gaps passed).
-    fn keep(&self, start_ts: i64, last_ts: i64, leading: Option<i64>, trailing: Option<i64>) -> bool {
+    fn keep(
+        &self,
+        start_ts: i64,
+        last_ts: i64,
+        leading: Option<i64>,
+        trailing: Option<i64>,
+    ) -> bool {
         let bigger = |from: Option<i64>, to: Option<i64>| match (from, to) {
-            (Some(f), Some(t)) => self.spec.maxspan_ns.is_some_and(|span| t.saturating_sub(f) > span),
+            (Some(f), Some(t)) => self
+                .spec
+                .maxspan_ns
+                .is_some_and(|span| t.saturating_sub(f) > span),
             _ => true,
         };
         (trailing.is_none() && leading.is_none())
@@ -361,14 +394,26 @@ impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
 
     fn event_ts(&self, partial: &Partial<E>, stage: usize) -> i64 {
         let index = self.positive_index.get(stage).copied().unwrap_or(0);
-        partial.events.get(index).map_or(partial.start_ts, |(_, ts)| *ts)
+        partial
+            .events
+            .get(index)
+            .map_or(partial.start_ts, |(_, ts)| *ts)
     }
 
-    fn record_missing(&mut self, stage: usize, key: &K, ts: i64, out: &mut Vec<SequenceOutput<E, K>>) {
+    fn record_missing(
+        &mut self,
+        stage: usize,
+        key: &K,
+        ts: i64,
+        out: &mut Vec<SequenceOutput<E, K>>,
+    ) {
         let stages = self.spec.missing.len();
         let span = self.span();
         let is_trailing = stage > self.last_positive;
-        let state = self.keys.entry(key.clone()).or_insert_with(|| KeyState::new(stages));
+        let state = self
+            .keys
+            .entry(key.clone())
+            .or_insert_with(|| KeyState::new(stages));
         if let Some(seen) = state.missing_seen.get_mut(stage) {
             seen.push_back(ts);
         }
@@ -377,7 +422,11 @@ impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
             // The first trailing event after a candidate decides it.
             let mut i = 0;
             while i < state.pending.len() {
-                if state.pending.get(i).is_some_and(|p| ts > p.trailing_after_ns) {
+                if state
+                    .pending
+                    .get(i)
+                    .is_some_and(|p| ts > p.trailing_after_ns)
+                {
                     decided.push(state.pending.swap_remove(i));
                 } else {
                     i += 1;
@@ -421,7 +470,10 @@ impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
             return;
         }
         state.scheduled = Some(deadline);
-        self.deadlines.entry(deadline).or_default().push(key.clone());
+        self.deadlines
+            .entry(deadline)
+            .or_default()
+            .push(key.clone());
     }
 
     /// Moves event time forward: drops state that can no longer match and releases
@@ -445,7 +497,14 @@ impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
         }
     }
 
-    fn expire_key(&mut self, key: &K, fired: i64, watermark: i64, span: i64, out: &mut Vec<SequenceOutput<E, K>>) {
+    fn expire_key(
+        &mut self,
+        key: &K,
+        fired: i64,
+        watermark: i64,
+        span: i64,
+        out: &mut Vec<SequenceOutput<E, K>>,
+    ) {
         let Some(state) = self.keys.get_mut(key) else {
             return;
         };
@@ -528,7 +587,9 @@ impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
 /// The start of the millisecond holding `ts_ns`: ES's missing-event range queries use
 /// epoch milliseconds as bounds.
 fn floor_millis(ts_ns: i64) -> i64 {
-    ts_ns.div_euclid(NANOS_PER_MILLI).saturating_mul(NANOS_PER_MILLI)
+    ts_ns
+        .div_euclid(NANOS_PER_MILLI)
+        .saturating_mul(NANOS_PER_MILLI)
 }
 
 #[cfg(test)]
@@ -642,6 +703,28 @@ mod tests {
         run.push(4, 4, &[0], "k");
         run.push(5, 5, &[1], "k");
         assert_eq!(run.ids(), vec![vec![4, 5]]);
+    }
+
+    #[test]
+    fn until_event_that_advances_a_partial_still_ends_it() {
+        let mut run = Run::new(&[false, false, false], None);
+        run.push(1, 1, &[0], "k");
+        let hits = StageHits {
+            stages: vec![(1, "k")],
+            until: vec!["k"],
+        };
+        run.machine.push(&2, 2 * MS, &hits, &mut run.out);
+        run.push(3, 3, &[2], "k");
+        assert!(run.ids().is_empty());
+        // An until event that completes a sequence does not undo it.
+        let mut run = Run::new(&[false, false], None);
+        run.push(1, 1, &[0], "k");
+        let hits = StageHits {
+            stages: vec![(1, "k")],
+            until: vec!["k"],
+        };
+        run.machine.push(&2, 2 * MS, &hits, &mut run.out);
+        assert_eq!(run.ids(), vec![vec![1, 2]]);
     }
 
     #[test]

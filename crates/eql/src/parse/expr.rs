@@ -10,6 +10,36 @@ use crate::funcs;
 use crate::lex::Tok;
 use crate::span::Span;
 
+// Binding strength of binary operators, loosest first.
+const OR: u8 = 1;
+const AND: u8 = 2;
+const COMPARE: u8 = 4;
+const ADD: u8 = 5;
+const MUL: u8 = 6;
+const UNARY: u8 = 7;
+
+fn op_level(op: BinaryOp) -> u8 {
+    match op {
+        BinaryOp::Or => OR,
+        BinaryOp::And => AND,
+        BinaryOp::Eq
+        | BinaryOp::NotEq
+        | BinaryOp::Lt
+        | BinaryOp::LtEq
+        | BinaryOp::Gt
+        | BinaryOp::GtEq => COMPARE,
+        BinaryOp::Add | BinaryOp::Sub => ADD,
+        BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod => MUL,
+    }
+}
+
+fn operand_span(kind: &ExprKind) -> Span {
+    match kind {
+        ExprKind::Not(e) | ExprKind::Neg(e) => e.span,
+        _ => Span::default(),
+    }
+}
+
 fn leaf(kind: ExprKind, span: Span) -> Node {
     Node {
         expr: Expr { kind, span },
@@ -25,19 +55,14 @@ impl Parser<'_> {
 
     fn expr_node(&mut self) -> PResult<Node> {
         self.enter()?;
-        let result = self.or_expr();
+        let result = self.binary_chain(OR);
         self.leave();
         result
     }
 
     fn make(&self, kind: ExprKind, span: Span, depth: u32) -> PResult<Node> {
         if depth > MAX_TREE_DEPTH {
-            return Err(Diagnostic::error(
-                Code("E202"),
-                span,
-                format!("expression too deeply nested (more than {MAX_TREE_DEPTH} levels)"),
-            )
-            .with_hint("long `or` chains of comparisons can be written as `field in (...)`"));
+            return Err(tree_too_deep(span));
         }
         Ok(Node {
             expr: Expr { kind, span },
@@ -56,129 +81,113 @@ impl Parser<'_> {
         self.make(kind, span, depth)
     }
 
-    fn or_expr(&mut self) -> PResult<Node> {
-        let mut lhs = self.and_expr()?;
-        while self.eat(&Tok::Or) {
-            let rhs = self.and_expr()?;
-            lhs = self.binary(BinaryOp::Or, lhs, rhs)?;
+    /// Precedence climbing over the binary operators binding at least as tightly as `min`.
+    /// Only right operands recurse, so nesting depth costs few stack frames per level.
+    fn binary_chain(&mut self, min: u8) -> PResult<Node> {
+        let mut lhs = self.operand(min)?;
+        let mut compared = false;
+        while let Some(op) = self.binary_op() {
+            let level = op_level(op);
+            if level < min {
+                break;
+            }
+            if level == COMPARE && compared {
+                return Err(self.chained_comparison());
+            }
+            self.bump();
+            // Left-associative: the right side binds strictly tighter.
+            let rhs = self.binary_chain(level + 1)?;
+            compared = level == COMPARE;
+            lhs = self.binary(op, lhs, rhs)?;
+        }
+        if self.at(&Tok::Assign) {
+            return Err(self.assign_instead_of_eq());
         }
         Ok(lhs)
     }
 
-    fn and_expr(&mut self) -> PResult<Node> {
-        let mut lhs = self.not_expr()?;
-        while self.eat(&Tok::And) {
-            let rhs = self.not_expr()?;
-            lhs = self.binary(BinaryOp::And, lhs, rhs)?;
-        }
-        Ok(lhs)
-    }
-
-    fn not_expr(&mut self) -> PResult<Node> {
-        if self.at(&Tok::Not) {
-            let start = self.bump().span;
-            self.enter()?;
-            let operand = self.not_expr();
-            self.leave();
-            let operand = operand?;
-            let span = start.to(operand.expr.span);
-            let depth = operand.depth + 1;
-            return self.make(ExprKind::Not(Box::new(operand.expr)), span, depth);
-        }
-        if matches!(self.peek(), Tok::Ident(_)) && self.peek_at(1) == &Tok::Of {
-            return Err(Diagnostic::error(
-                Code("E207"),
-                self.span(),
-                "process relationships (`descendant of`, `child of`, `event of`) are not supported by Elasticsearch EQL",
-            ));
-        }
-        self.comparison()
-    }
-
-    fn comparison_op(&self) -> Option<BinaryOp> {
+    fn binary_op(&self) -> Option<BinaryOp> {
         Some(match self.peek() {
+            Tok::Or => BinaryOp::Or,
+            Tok::And => BinaryOp::And,
             Tok::EqEq => BinaryOp::Eq,
             Tok::NotEq => BinaryOp::NotEq,
             Tok::Lt => BinaryOp::Lt,
             Tok::LtEq => BinaryOp::LtEq,
             Tok::Gt => BinaryOp::Gt,
             Tok::GtEq => BinaryOp::GtEq,
+            Tok::Plus => BinaryOp::Add,
+            Tok::Minus => BinaryOp::Sub,
+            Tok::Star => BinaryOp::Mul,
+            Tok::Slash => BinaryOp::Div,
+            Tok::Percent => BinaryOp::Mod,
             _ => return None,
         })
     }
 
-    fn comparison(&mut self) -> PResult<Node> {
-        let lhs = self.additive()?;
-        if self.at(&Tok::Assign) {
-            return Err(self
-                .unexpected("an operator")
-                .with_hint("use `==` to compare values"));
-        }
-        let Some(op) = self.comparison_op() else {
-            return Ok(lhs);
-        };
-        self.bump();
-        let rhs = self.additive()?;
-        if self.comparison_op().is_some() || self.at(&Tok::Assign) {
-            return Err(self
-                .unexpected("`and`, `or` or the end of the condition")
-                .with_hint("comparisons cannot be chained; combine them with `and`"));
-        }
-        self.binary(op, lhs, rhs)
+    #[cold]
+    #[inline(never)]
+    fn chained_comparison(&self) -> Diagnostic {
+        self.unexpected("`and`, `or` or the end of the condition")
+            .with_hint("comparisons cannot be chained; combine them with `and`")
     }
 
-    fn additive(&mut self) -> PResult<Node> {
-        let mut lhs = self.multiplicative()?;
-        loop {
-            let op = match self.peek() {
-                Tok::Plus => BinaryOp::Add,
-                Tok::Minus => BinaryOp::Sub,
-                _ => return Ok(lhs),
-            };
-            self.bump();
-            let rhs = self.multiplicative()?;
-            lhs = self.binary(op, lhs, rhs)?;
-        }
+    #[cold]
+    #[inline(never)]
+    fn assign_instead_of_eq(&self) -> Diagnostic {
+        self.unexpected("an operator")
+            .with_hint("use `==` to compare values")
     }
 
-    fn multiplicative(&mut self) -> PResult<Node> {
-        let mut lhs = self.unary()?;
-        loop {
-            let op = match self.peek() {
-                Tok::Star => BinaryOp::Mul,
-                Tok::Slash => BinaryOp::Div,
-                Tok::Percent => BinaryOp::Mod,
-                _ => return Ok(lhs),
-            };
-            self.bump();
-            let rhs = self.unary()?;
-            lhs = self.binary(op, lhs, rhs)?;
-        }
+    #[cold]
+    #[inline(never)]
+    fn relationship(&self) -> Diagnostic {
+        Diagnostic::error(
+            Code("E207"),
+            self.span(),
+            "process relationships (`descendant of`, `child of`, `event of`) are not supported by Elasticsearch EQL",
+        )
     }
 
-    fn unary(&mut self) -> PResult<Node> {
-        let negate = match self.peek() {
-            Tok::Minus => true,
-            Tok::Plus => false,
+    /// A prefix `not` (only where a boolean may stand), a unary minus or plus, or a predicated primary.
+    fn operand(&mut self, min: u8) -> PResult<Node> {
+        let prefix = match self.peek() {
+            Tok::Not if min <= COMPARE => Tok::Not,
+            Tok::Minus => Tok::Minus,
+            Tok::Plus => Tok::Plus,
+            Tok::Ident(_) if min <= COMPARE && self.peek_at(1) == &Tok::Of => {
+                return Err(self.relationship())
+            }
             _ => return self.predicated(),
         };
         let start = self.bump().span;
         self.enter()?;
-        let operand = self.unary();
+        // `not` governs a comparison (`not a == b` is `not (a == b)`); a sign only its operand.
+        let operand = if prefix == Tok::Not {
+            self.binary_chain(COMPARE)
+        } else {
+            self.operand(UNARY)
+        };
         self.leave();
         let operand = operand?;
-        if !negate {
+        let kind = match prefix {
+            Tok::Not => ExprKind::Not(Box::new(operand.expr)),
+            Tok::Minus => ExprKind::Neg(Box::new(operand.expr)),
             // Unary plus is dropped, as in Elasticsearch.
-            return Ok(operand);
-        }
-        let span = start.to(operand.expr.span);
-        let depth = operand.depth + 1;
-        self.make(ExprKind::Neg(Box::new(operand.expr)), span, depth)
+            _ => return Ok(operand),
+        };
+        let span = start.to(operand_span(&kind));
+        self.make(kind, span, operand.depth + 1)
     }
 
-    /// A primary expression and at most one predicate (`in`, `not in`, `:`, `like`, `regex`).
     fn predicated(&mut self) -> PResult<Node> {
         let lhs = self.primary()?;
+        self.predicate(lhs)
+    }
+
+    /// The optional predicate after a primary expression.
+    #[inline(never)]
+    fn predicate(&mut self, lhs: Node) -> PResult<Node> {
         let negated = self.at(&Tok::Not);
         if negated && !matches!(self.peek_at(1), Tok::In | Tok::InTilde) {
             self.bump();
@@ -257,6 +266,7 @@ impl Parser<'_> {
         }
     }
 
+    #[inline(never)]
     fn literal(&mut self) -> PResult<Option<Node>> {
         let span = self.span();
         let lit = match self.peek().clone() {
@@ -322,6 +332,7 @@ impl Parser<'_> {
         }
     }
 
+    #[inline(never)]
     fn call(&mut self, written: String, case_insensitive: bool) -> PResult<Node> {
         let name_span = self.bump().span;
         self.bump(); // `(`
@@ -341,6 +352,7 @@ impl Parser<'_> {
         self.make(kind, span, depth + 1)
     }
 
+    #[inline(never)]
     /// Checks the name, `~` and arity against the function table; returns the canonical name.
     fn resolve_function(
         &mut self,
@@ -387,6 +399,7 @@ impl Parser<'_> {
     }
 
     /// `?a.b.`c d`[0]`
+    #[inline(never)]
     fn field(&mut self) -> PResult<Node> {
         let start = self.span();
         let optional = self.eat(&Tok::Question);
@@ -437,6 +450,17 @@ impl Parser<'_> {
             _ => Err(self.unexpected("a field name")),
         }
     }
+}
+
+#[cold]
+#[inline(never)]
+fn tree_too_deep(span: Span) -> Diagnostic {
+    Diagnostic::error(
+        Code("E202"),
+        span,
+        format!("expression too deeply nested (more than {MAX_TREE_DEPTH} levels)"),
+    )
+    .with_hint("long `or` chains of comparisons can be written as `field in (...)`")
 }
 
 fn lhs_span_to(kind: &ExprKind, end: Span) -> Span {

@@ -13,7 +13,7 @@ use crate::lex::{self, Tok, Token};
 use crate::span::Span;
 
 /// How many nested parentheses / `not` / unary minus levels are accepted before E202.
-pub const MAX_NESTING: usize = 100;
+pub const MAX_NESTING: usize = 64;
 /// How deep an expression tree may grow (e.g. a chain of 1000 `or`) before E202.
 pub const MAX_TREE_DEPTH: u32 = 1000;
 
@@ -128,6 +128,8 @@ impl Parser<'_> {
     }
 
     /// E201 "expected X, found Y" at the current token.
+    #[cold]
+    #[inline(never)]
     fn unexpected(&self, expected: &str) -> Diagnostic {
         let mut diag = Diagnostic::error(
             Code("E201"),
@@ -144,6 +146,12 @@ impl Parser<'_> {
     fn keyword_hint(&self) -> Option<String> {
         let span = self.span();
         let word = self.text.get(span.range())?;
+        if let Tok::Ident(name) = self.peek() {
+            let lower = name.to_ascii_lowercase();
+            if lex::is_keyword(&lower) {
+                return Some(format!("EQL keywords are lowercase: write `{lower}`"));
+            }
+        }
         let reserved = lex::is_keyword(word);
         let usable = !matches!(
             self.peek(),
@@ -161,13 +169,19 @@ impl Parser<'_> {
     fn enter(&mut self) -> PResult<()> {
         self.nesting += 1;
         if self.nesting > MAX_NESTING {
-            return Err(Diagnostic::error(
-                Code("E202"),
-                self.span(),
-                format!("expression nested too deeply (more than {MAX_NESTING} levels)"),
-            ));
+            return Err(self.too_nested());
         }
         Ok(())
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn too_nested(&self) -> Diagnostic {
+        Diagnostic::error(
+            Code("E202"),
+            self.span(),
+            format!("expression nested too deeply (more than {MAX_NESTING} levels)"),
+        )
     }
 
     fn leave(&mut self) {
