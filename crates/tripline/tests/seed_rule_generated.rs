@@ -164,7 +164,7 @@ fn generate(seed: u64) -> Planted {
     };
     let mut positives = BTreeSet::new();
     let mut near_misses = 0;
-    let mut cursors: Vec<i64> = (0..HOSTS).map(|_| T0_MS + rng.range(0, 60_000)).collect();
+    let mut cursors: Vec<i64> = (0..HOSTS).map(|_| T0_MS + rng.range(0, 1_800_000)).collect();
     while g.events.len() < TARGET_EVENTS {
         let host = EXEC_ONLY_HOSTS + rng.below((HOSTS - EXEC_ONLY_HOSTS) as u64) as usize;
         let mut t = cursors[host];

@@ -222,3 +222,6 @@ pub fn compile_standalone(expr: &ast::Expr, schema: &Schema) -> Result<(Compiled
     let compiled = compile_condition(expr, schema, &mut table)?;
     Ok((compiled, table))
 }
+
+#[cfg(test)]
+mod tests;

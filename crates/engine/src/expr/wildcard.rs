@@ -3,8 +3,9 @@
 //! `:` against hundreds of patterns costs one scan of the value.
 
 use std::borrow::Cow;
+use std::sync::OnceLock;
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use ahash::AHashSet;
 use regex_automata::meta;
 use regex_automata::util::syntax;
@@ -34,7 +35,9 @@ pub struct StringMatcher {
     keyed: Vec<usize>,
     /// Globs whose pieces are all empty (`*`, `**`): checked on every value.
     unkeyed: Vec<usize>,
-    automaton: Option<meta::Regex>,
+    /// Anchored regex-syntax patterns for `?` wildcards and regexps.
+    regexes: Vec<String>,
+    automaton: OnceLock<Option<meta::Regex>>,
 }
 
 /// A wildcard made of literal pieces separated by `*`.
@@ -108,19 +111,20 @@ impl StringMatcher {
         let prefilter = if keys.is_empty() {
             None
         } else {
-            Some(AhoCorasick::new(&keys).map_err(|e| (0, format!("too many patterns: {e}")))?)
+            Some(
+                AhoCorasick::builder()
+                    // Cheap to build (rules compile in bulk); matching stays linear.
+                    .kind(Some(AhoCorasickKind::ContiguousNFA))
+                    .build(&keys)
+                    .map_err(|e| (0, format!("too many patterns: {e}")))?)
         };
-        let automaton = if regexes.is_empty() {
-            None
-        } else {
-            let anchored: Vec<String> = regexes.iter().map(|r| format!("^(?:{r})$")).collect();
-            let built = meta::Regex::builder()
-                .syntax(syntax::Config::new().case_insensitive(case_insensitive))
-                .configure(meta::Config::new().nfa_size_limit(Some(64 << 20)))
-                .build_many(&anchored)
-                .map_err(|e| (0, format!("pattern too complex: {e}")))?;
-            Some(built)
-        };
+        let anchored: Vec<String> = regexes.iter().map(|r| format!("^(?:{r})$")).collect();
+        // Validate now (cheap); build the automaton on first use, since many
+        // compiled rules never see a value for this field.
+        let syntax_config = syntax::Config::new().case_insensitive(case_insensitive);
+        for (i, pattern) in anchored.iter().enumerate() {
+            syntax::parse_with(pattern, &syntax_config).map_err(|e| (i, format!("invalid regular expression: {e}")))?;
+        }
         Ok(StringMatcher {
             case_insensitive,
             exact,
@@ -128,7 +132,8 @@ impl StringMatcher {
             prefilter,
             keyed,
             unkeyed,
-            automaton,
+            regexes: anchored,
+            automaton: OnceLock::new(),
         })
     }
 
@@ -150,7 +155,17 @@ impl StringMatcher {
                 }
             }
         }
-        self.automaton.as_ref().is_some_and(|re| re.is_match(s))
+        if self.regexes.is_empty() {
+            return false;
+        }
+        let automaton = self.automaton.get_or_init(|| {
+            meta::Regex::builder()
+                .syntax(syntax::Config::new().case_insensitive(self.case_insensitive))
+                .configure(meta::Config::new().nfa_size_limit(Some(64 << 20)))
+                .build_many(&self.regexes)
+                .ok()
+        });
+        automaton.as_ref().is_some_and(|re| re.is_match(s))
     }
 }
 

@@ -269,11 +269,16 @@ impl Parser<'_> {
     #[inline(never)]
     fn literal(&mut self) -> PResult<Option<Node>> {
         let span = self.span();
-        let lit = match self.peek().clone() {
+        let lit = match self.peek() {
             Tok::Null => Literal::Null,
             Tok::True => Literal::Bool(true),
             Tok::False => Literal::Bool(false),
-            Tok::Str(s) => Literal::String(s),
+            Tok::Str(_) => {
+                let Tok::Str(s) = self.bump().tok else {
+                    return Ok(None);
+                };
+                return Ok(Some(leaf(ExprKind::Literal(Literal::String(s)), span)));
+            }
             Tok::Integer => {
                 let text = self.text.get(span.range()).unwrap_or("0");
                 match text.parse::<i64>() {
@@ -307,7 +312,7 @@ impl Parser<'_> {
         if let Some(node) = self.literal()? {
             return Ok(node);
         }
-        match self.peek().clone() {
+        match self.peek() {
             Tok::LParen => {
                 let open = self.bump().span;
                 let inner = self.expr_node()?;
@@ -319,13 +324,13 @@ impl Parser<'_> {
                 self.bump();
                 Ok(inner)
             }
-            Tok::Ident(name) if self.peek_at(1) == &Tok::LParen => self.call(name, false),
-            Tok::TildeIdent(name) => {
+            Tok::Ident(_) if self.peek_at(1) == &Tok::LParen => self.call(false),
+            Tok::TildeIdent(_) => {
                 if self.peek_at(1) != &Tok::LParen {
                     self.bump();
                     return Err(self.unexpected("`(` after a case-insensitive function name"));
                 }
-                self.call(name, true)
+                self.call(true)
             }
             Tok::Ident(_) | Tok::QuotedIdent(_) | Tok::Question => self.field(),
             _ => Err(self.unexpected("an expression")),
@@ -333,8 +338,13 @@ impl Parser<'_> {
     }
 
     #[inline(never)]
-    fn call(&mut self, written: String, case_insensitive: bool) -> PResult<Node> {
-        let name_span = self.bump().span;
+    fn call(&mut self, case_insensitive: bool) -> PResult<Node> {
+        let name = self.bump();
+        let name_span = name.span;
+        let written = match name.tok {
+            Tok::Ident(n) | Tok::TildeIdent(n) => n,
+            _ => String::new(),
+        };
         self.bump(); // `(`
         let (args, depth) = if self.at(&Tok::RParen) {
             (Vec::new(), 0)
@@ -442,11 +452,11 @@ impl Parser<'_> {
     }
 
     fn segment(&mut self) -> PResult<String> {
-        match self.peek().clone() {
-            Tok::Ident(name) | Tok::QuotedIdent(name) => {
-                self.bump();
-                Ok(name)
-            }
+        match self.peek() {
+            Tok::Ident(_) | Tok::QuotedIdent(_) => match self.bump().tok {
+                Tok::Ident(name) | Tok::QuotedIdent(name) => Ok(name),
+                _ => Ok(String::new()),
+            },
             _ => Err(self.unexpected("a field name")),
         }
     }

@@ -90,15 +90,27 @@ impl Parser<'_> {
             .map_or(0, |t| t.span.end)
     }
 
+    /// Consumes the current token and hands it over (consumed tokens are never looked at again,
+    /// only their spans). The final `Eof` is never consumed.
     fn bump(&mut self) -> Token {
-        let tok = self.toks.get(self.pos).cloned().unwrap_or_else(|| Token {
-            tok: Tok::Eof,
-            span: Span::new(self.text.len(), self.text.len()),
-        });
-        if self.pos < self.toks.len().saturating_sub(1) {
+        let last = self.toks.len().saturating_sub(1);
+        let Some(slot) = self.toks.get_mut(self.pos) else {
+            let end = self.text.len();
+            return Token {
+                tok: Tok::Eof,
+                span: Span::new(end, end),
+            };
+        };
+        let token = Token {
+            tok: std::mem::replace(&mut slot.tok, Tok::Eof),
+            span: slot.span,
+        };
+        if self.pos < last {
             self.pos += 1;
+        } else {
+            slot.tok = Tok::Eof;
         }
-        tok
+        token
     }
 
     fn at(&self, tok: &Tok) -> bool {

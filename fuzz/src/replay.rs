@@ -1,0 +1,57 @@
+//! Replays saved inputs through a fuzz target body: `fuzz/seeds/<target>/*`,
+//! `fuzz/regressions/<target>/*` (minimised crashes, committed) and `fuzz/artifacts/<target>/*`
+//! (crashes found locally, not committed). Each input runs on its own thread with Rust's default
+//! 2 MiB stack, so deep recursion shows up as it would on a worker thread.
+
+use std::path::{Path, PathBuf};
+
+/// Every input file of `target`, sorted, from the three directories under `fuzz_dir`.
+pub fn inputs(fuzz_dir: &Path, target: &str) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for kind in ["seeds", "regressions", "artifacts"] {
+        let Ok(entries) = std::fs::read_dir(fuzz_dir.join(kind).join(target)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let is_note = path.extension().is_some_and(|e| e == "md");
+            if path.is_file() && !is_note {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// Runs `body` on every input; returns the inputs that panicked, with the panic message.
+pub fn replay(fuzz_dir: &Path, target: &str, body: fn(&[u8])) -> (usize, Vec<String>) {
+    let files = inputs(fuzz_dir, target);
+    let mut failures = Vec::new();
+    for path in &files {
+        let data = match std::fs::read(path) {
+            Ok(data) => data,
+            Err(error) => {
+                failures.push(format!("{}: unreadable: {error}", path.display()));
+                continue;
+            }
+        };
+        let outcome = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || body(&data))
+            .map(|handle| handle.join());
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(payload)) => {
+                let message = payload
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                failures.push(format!("{}: {message}", path.display()));
+            }
+            Err(error) => failures.push(format!("{}: thread: {error}", path.display())),
+        }
+    }
+    (files.len(), failures)
+}
