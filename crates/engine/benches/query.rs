@@ -1,4 +1,5 @@
 //! Event-query throughput (events/s) on pre-parsed synthetic events.
+#![allow(clippy::panic)] // bench fixtures: a broken fixture must abort loudly
 
 use std::sync::Arc;
 

@@ -1,4 +1,5 @@
 //! Sequence throughput (events/s): streaming matcher with per-key state and expiry.
+#![allow(clippy::panic)] // bench fixtures: a broken fixture must abort loudly
 
 use std::sync::Arc;
 

@@ -59,7 +59,11 @@ pub struct EventError {
 
 impl fmt::Display for EventError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}, column {}: {}", self.line, self.column, self.message)
+        write!(
+            f,
+            "line {}, column {}: {}",
+            self.line, self.column, self.message
+        )
     }
 }
 
@@ -97,7 +101,13 @@ impl Event {
     }
 
     /// An event from already-extracted values (tests, synthetic events).
-    pub fn from_parts(raw: &str, mut slots: Vec<(FieldId, Value)>, timestamp: Option<i64>, tiebreaker: Value, seq: u64) -> Event {
+    pub fn from_parts(
+        raw: &str,
+        mut slots: Vec<(FieldId, Value)>,
+        timestamp: Option<i64>,
+        tiebreaker: Value,
+        seq: u64,
+    ) -> Event {
         slots.sort_by_key(|(k, _)| *k);
         Event {
             raw: raw.into(),
@@ -156,7 +166,10 @@ impl FieldTable {
                     return Err(EventError {
                         line: 1,
                         column: 1,
-                        message: format!("missing timestamp field `{}`", self.path(self.timestamp_field())),
+                        message: format!(
+                            "missing timestamp field `{}`",
+                            self.path(self.timestamp_field())
+                        ),
                     });
                 }
                 None
@@ -168,7 +181,9 @@ impl FieldTable {
                     return Err(EventError {
                         line,
                         column,
-                        message: format!("invalid timestamp `{v}`: expected ISO 8601 or epoch milliseconds"),
+                        message: format!(
+                            "invalid timestamp `{v}`: expected ISO 8601 or epoch milliseconds"
+                        ),
                     });
                 }
             },
@@ -244,7 +259,9 @@ enum Scalar<'a> {
 
 impl Collector<'_> {
     fn push(&mut self, id: FieldId, scalar: Scalar<'_>) {
-        let Some(spec) = self.table.spec(id) else { return };
+        let Some(spec) = self.table.spec(id) else {
+            return;
+        };
         let value = match scalar {
             Scalar::Null => match &spec.null_value {
                 Some(v) => v.clone(),
@@ -283,18 +300,29 @@ impl Collector<'_> {
 fn coerce(ty: &FieldType, scalar: Scalar<'_>) -> Value {
     match (ty, scalar) {
         (_, Scalar::Null) => Value::Null,
-        (FieldType::Keyword | FieldType::Text | FieldType::Wildcard | FieldType::Version, s) => match s {
-            Scalar::Str(s) => Value::str(s),
-            Scalar::Bool(b) => Value::str(if b { "true" } else { "false" }),
-            Scalar::Int(i) => Value::Str(Arc::from(i.to_string())),
-            Scalar::Float(f) => Value::Str(Arc::from(f.to_string())),
-            Scalar::Null => Value::Null,
-        },
-        (FieldType::Ip, Scalar::Str(s)) => Value::Str(canonical_ip(s).map_or_else(|| Arc::from(s), Arc::from)),
-        (FieldType::Long, Scalar::Str(s)) => parse_long(s).map_or_else(|| Value::str(s), Value::Int),
-        (FieldType::Long, Scalar::Float(f)) if f.is_finite() && f.abs() < 9.2e18 => Value::Int(f.trunc() as i64),
+        (FieldType::Keyword | FieldType::Text | FieldType::Wildcard | FieldType::Version, s) => {
+            match s {
+                Scalar::Str(s) => Value::str(s),
+                Scalar::Bool(b) => Value::str(if b { "true" } else { "false" }),
+                Scalar::Int(i) => Value::Str(Arc::from(i.to_string())),
+                Scalar::Float(f) => Value::Str(Arc::from(f.to_string())),
+                Scalar::Null => Value::Null,
+            }
+        }
+        (FieldType::Ip, Scalar::Str(s)) => {
+            Value::Str(canonical_ip(s).map_or_else(|| Arc::from(s), Arc::from))
+        }
+        (FieldType::Long, Scalar::Str(s)) => {
+            parse_long(s).map_or_else(|| Value::str(s), Value::Int)
+        }
+        (FieldType::Long, Scalar::Float(f)) if f.is_finite() && f.abs() < 9.2e18 => {
+            Value::Int(f.trunc() as i64)
+        }
         (FieldType::Double, Scalar::Int(i)) => Value::Float(i as f64),
-        (FieldType::Double, Scalar::Str(s)) => s.trim().parse::<f64>().map_or_else(|_| Value::str(s), Value::Float),
+        (FieldType::Double, Scalar::Str(s)) => s
+            .trim()
+            .parse::<f64>()
+            .map_or_else(|_| Value::str(s), Value::Float),
         (FieldType::Boolean, Scalar::Str("true")) => Value::Bool(true),
         (FieldType::Boolean, Scalar::Str("false")) => Value::Bool(false),
         (_, Scalar::Bool(b)) => Value::Bool(b),
@@ -391,7 +419,9 @@ impl<'de> Visitor<'de> for RootSeed<'_, '_> {
                     }
                     if !in_hit {
                         if let Some(node) = self.c.table.child(0, "_index") {
-                            NodeSeed { c: self.c, node }.deserialize(v).map_err(de::Error::custom)?;
+                            NodeSeed { c: self.c, node }
+                                .deserialize(v)
+                                .map_err(de::Error::custom)?;
                         }
                     }
                 }
@@ -497,14 +527,23 @@ impl<'de> Visitor<'de> for NodeSeed<'_, '_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let node = self.node;
-        while seq.next_element_seed(NodeSeed { c: &mut *self.c, node })?.is_some() {}
+        while seq
+            .next_element_seed(NodeSeed {
+                c: &mut *self.c,
+                node,
+            })?
+            .is_some()
+        {}
         Ok(())
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(key) = map.next_key_seed(KeySeed)? {
             match self.c.table.walk(self.node, &key) {
-                Some(node) => map.next_value_seed(NodeSeed { c: &mut *self.c, node })?,
+                Some(node) => map.next_value_seed(NodeSeed {
+                    c: &mut *self.c,
+                    node,
+                })?,
                 None => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -548,7 +587,10 @@ mod tests {
         }
         let hit = t.parse_event(shapes[3], &OPTS).unwrap();
         assert_eq!(hit.index(), Some("i"));
-        assert_eq!(hit.source(), json!({"process": {"name": "a", "pid": 1}, "host.os": {"type": "linux"}}));
+        assert_eq!(
+            hit.source(),
+            json!({"process": {"name": "a", "pid": 1}, "host.os": {"type": "linux"}})
+        );
     }
 
     #[test]
@@ -557,9 +599,14 @@ mod tests {
         let e = t
             .parse_event(r#"{"a": [{"b": 1}, {"b": [2, 3]}, {"c": 4}], "tags": ["x", null], "z": {"a": {"b": 9}}}"#, &OPTS)
             .unwrap();
-        assert_eq!(e.get(ids[0]), &Value::List(vec![Value::Int(1), Value::Int(2), Value::Int(3)]));
+        assert_eq!(
+            e.get(ids[0]),
+            &Value::List(vec![Value::Int(1), Value::Int(2), Value::Int(3)])
+        );
         assert_eq!(e.get(ids[1]), &Value::str("x"));
-        let e = t.parse_event(r#"{"tags": [], "a": {"b": [null]}}"#, &OPTS).unwrap();
+        let e = t
+            .parse_event(r#"{"tags": [], "a": {"b": [null]}}"#, &OPTS)
+            .unwrap();
         assert!(e.get(ids[1]).is_null());
         assert!(e.get(ids[0]).is_null());
     }
@@ -575,10 +622,19 @@ mod tests {
             (r#"{"@timestamp": 1500.25}"#, 1_500_250_000),
         ];
         for (text, ns) in cases {
-            assert_eq!(t.parse_event(text, &req).unwrap().timestamp, Some(ns), "{text}");
+            assert_eq!(
+                t.parse_event(text, &req).unwrap().timestamp,
+                Some(ns),
+                "{text}"
+            );
         }
-        let err = t.parse_event(r#"{"@timestamp": "yesterday"}"#, &req).unwrap_err();
-        assert_eq!(err.message, "invalid timestamp `yesterday`: expected ISO 8601 or epoch milliseconds");
+        let err = t
+            .parse_event(r#"{"@timestamp": "yesterday"}"#, &req)
+            .unwrap_err();
+        assert_eq!(
+            err.message,
+            "invalid timestamp `yesterday`: expected ISO 8601 or epoch milliseconds"
+        );
         assert_eq!(err.column, 16);
         assert!(t.parse_event(r#"{"a": 1}"#, &req).is_err());
         assert_eq!(t.parse_event(r#"{"a": 1}"#, &OPTS).unwrap().timestamp, None);
@@ -586,20 +642,37 @@ mod tests {
 
     #[test]
     fn date_timestamps_truncate_to_millis_and_nanos_keep() {
-        let millis = Schema::from_es_mapping(&json!({"properties": {"@timestamp": {"type": "date"}}})).unwrap();
-        let nanos = Schema::from_es_mapping(&json!({"properties": {"@timestamp": {"type": "date_nanos"}}})).unwrap();
+        let millis =
+            Schema::from_es_mapping(&json!({"properties": {"@timestamp": {"type": "date"}}}))
+                .unwrap();
+        let nanos =
+            Schema::from_es_mapping(&json!({"properties": {"@timestamp": {"type": "date_nanos"}}}))
+                .unwrap();
         let doc = r#"{"@timestamp": "1970-01-01T00:00:00.001234567Z"}"#;
         let t = FieldTable::with_defaults(&millis);
-        assert_eq!(t.parse_event(doc, &EventOptions::default()).unwrap().timestamp, Some(1_000_000));
+        assert_eq!(
+            t.parse_event(doc, &EventOptions::default())
+                .unwrap()
+                .timestamp,
+            Some(1_000_000)
+        );
         let t = FieldTable::with_defaults(&nanos);
-        assert_eq!(t.parse_event(doc, &EventOptions::default()).unwrap().timestamp, Some(1_234_567));
+        assert_eq!(
+            t.parse_event(doc, &EventOptions::default())
+                .unwrap()
+                .timestamp,
+            Some(1_234_567)
+        );
     }
 
     #[test]
     fn errors_have_positions() {
         let (t, _) = table(&["a"]);
         let e = t.parse_event("  [1]", &OPTS).unwrap_err();
-        assert_eq!((e.column, e.message.as_str()), (3, "expected a JSON object"));
+        assert_eq!(
+            (e.column, e.message.as_str()),
+            (3, "expected a JSON object")
+        );
         let e = t.parse_event(r#"{"a": tru}"#, &OPTS).unwrap_err();
         assert_eq!(e.line, 1);
         assert!(e.column >= 7, "{e:?}");
@@ -615,9 +688,15 @@ mod tests {
         }}))
         .unwrap();
         let mut t = FieldTable::with_defaults(&schema);
-        let ids: Vec<_> = ["k", "n", "ip", "opt"].iter().map(|p| t.register(p, &schema)).collect();
+        let ids: Vec<_> = ["k", "n", "ip", "opt"]
+            .iter()
+            .map(|p| t.register(p, &schema))
+            .collect();
         let e = t
-            .parse_event(r#"{"k": 12, "n": "34", "ip": "::ffff:10.0.0.1", "opt": null}"#, &OPTS)
+            .parse_event(
+                r#"{"k": 12, "n": "34", "ip": "::ffff:10.0.0.1", "opt": null}"#,
+                &OPTS,
+            )
             .unwrap();
         assert_eq!(e.get(ids[0]), &Value::str("12"));
         assert_eq!(e.get(ids[1]), &Value::Int(34));

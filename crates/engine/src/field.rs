@@ -43,7 +43,12 @@ pub struct FieldTable {
 
 impl FieldTable {
     /// A table with the fixed fields registered; paths resolved through `schema`.
-    pub fn new(schema: &Schema, timestamp_field: &str, tiebreaker_field: Option<&str>, category_field: &str) -> Self {
+    pub fn new(
+        schema: &Schema,
+        timestamp_field: &str,
+        tiebreaker_field: Option<&str>,
+        category_field: &str,
+    ) -> Self {
         let mut table = FieldTable {
             specs: Vec::new(),
             by_path: AHashMap::new(),
@@ -91,7 +96,10 @@ impl FieldTable {
         for segment in spec.path.split('.') {
             let next_index = self.trie.len();
             let child = match self.trie.get_mut(node) {
-                Some(n) => *n.children.entry(Box::from(segment)).or_insert(next_index as u32),
+                Some(n) => *n
+                    .children
+                    .entry(Box::from(segment))
+                    .or_insert(next_index as u32),
                 None => break,
             };
             if child as usize == next_index {
@@ -117,7 +125,9 @@ impl FieldTable {
     }
 
     pub fn path(&self, id: FieldId) -> &str {
-        self.specs.get(id.0 as usize).map_or("", |s| s.path.as_str())
+        self.specs
+            .get(id.0 as usize)
+            .map_or("", |s| s.path.as_str())
     }
 
     pub fn len(&self) -> usize {

@@ -51,7 +51,10 @@ impl FieldType {
 
     /// String-valued types: `==` exact, `:` wildcard, functions on text.
     pub fn is_string(&self) -> bool {
-        matches!(self, FieldType::Keyword | FieldType::Text | FieldType::Wildcard)
+        matches!(
+            self,
+            FieldType::Keyword | FieldType::Text | FieldType::Wildcard
+        )
     }
 
     pub fn is_numeric(&self) -> bool {
@@ -148,8 +151,13 @@ impl Schema {
             .lines()
             .filter(|line| !line.trim_start().starts_with('#'))
             .collect();
-        let json: serde_json::Value = serde_json::from_str(&kept.join("\n"))
-            .map_err(|e| format!("invalid mapping JSON at line {}, column {}: {e}", e.line(), e.column()))?;
+        let json: serde_json::Value = serde_json::from_str(&kept.join("\n")).map_err(|e| {
+            format!(
+                "invalid mapping JSON at line {}, column {}: {e}",
+                e.line(),
+                e.column()
+            )
+        })?;
         Schema::from_es_mapping(&json)
     }
 
@@ -186,7 +194,11 @@ impl Schema {
         Ok(schema)
     }
 
-    fn add_properties(&mut self, prefix: &str, properties: &serde_json::Value) -> Result<(), String> {
+    fn add_properties(
+        &mut self,
+        prefix: &str,
+        properties: &serde_json::Value,
+    ) -> Result<(), String> {
         let obj = properties
             .as_object()
             .ok_or_else(|| format!("`properties` of `{prefix}` is not an object"))?;
@@ -236,7 +248,8 @@ impl Schema {
                 self.sub_fields.insert(sub_path, path.to_string());
             }
         }
-        self.fields.insert(path.to_string(), FieldInfo { ty, null_value });
+        self.fields
+            .insert(path.to_string(), FieldInfo { ty, null_value });
         Ok(())
     }
 
@@ -475,7 +488,10 @@ mod tests {
 
     #[test]
     fn mapping_text_drops_comment_lines() {
-        let schema = Schema::from_es_mapping_text("# comment\n{\"properties\": {\"a\": {\"type\": \"ip\"}}}").unwrap();
+        let schema = Schema::from_es_mapping_text(
+            "# comment\n{\"properties\": {\"a\": {\"type\": \"ip\"}}}",
+        )
+        .unwrap();
         assert_eq!(schema.field_type("a"), FieldType::Ip);
         assert!(Schema::from_es_mapping_text("{").is_err());
     }
@@ -486,7 +502,10 @@ mod tests {
         assert_eq!(ecs.field_type("source.ip"), FieldType::Ip);
         assert_eq!(ecs.field_type("process.pid"), FieldType::Long);
         assert!(!ecs.is_strict());
-        let explicit = Schema::from_es_mapping(&json!({"properties": {"source": {"properties": {"ip": {"type": "keyword"}}}}})).unwrap();
+        let explicit = Schema::from_es_mapping(
+            &json!({"properties": {"source": {"properties": {"ip": {"type": "keyword"}}}}}),
+        )
+        .unwrap();
         let merged = ecs.merged_with(&explicit);
         assert_eq!(merged.field_type("source.ip"), FieldType::Keyword);
         assert_eq!(merged.field_type("process.pid"), FieldType::Long);
@@ -495,7 +514,9 @@ mod tests {
     #[test]
     fn dynamic_inference() {
         let mut schema = Schema::empty();
-        schema.infer_from_document(&json!({"a": 1, "b": {"c": "x"}, "d": ["1970-01-01T00:00:00.000Z"], "e": 1.5}));
+        schema.infer_from_document(
+            &json!({"a": 1, "b": {"c": "x"}, "d": ["1970-01-01T00:00:00.000Z"], "e": 1.5}),
+        );
         assert_eq!(schema.field_type("a"), FieldType::Long);
         assert_eq!(schema.field_type("b.c"), FieldType::Keyword);
         assert_eq!(schema.field_type("d"), FieldType::Date);

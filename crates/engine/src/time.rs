@@ -236,8 +236,14 @@ mod tests {
         assert_eq!(parse_iso8601("1970-01-01"), Some(0));
         assert_eq!(parse_iso8601("1970-01-01T00:00:00.000000001Z"), Some(1));
         assert_eq!(parse_iso8601("1970-01-01T01:00:00+01:00"), Some(0));
-        assert_eq!(parse_iso8601("1970-01-01T00:00:00-0130"), Some(5_400_000_000_000));
-        assert_eq!(parse_iso8601("2020-02-29T12:00:00.5Z"), Some(1_582_977_600_500_000_000));
+        assert_eq!(
+            parse_iso8601("1970-01-01T00:00:00-0130"),
+            Some(5_400_000_000_000)
+        );
+        assert_eq!(
+            parse_iso8601("2020-02-29T12:00:00.5Z"),
+            Some(1_582_977_600_500_000_000)
+        );
         assert_eq!(parse_iso8601("2021-02-29T12:00:00Z"), None);
         assert_eq!(parse_iso8601("2021-01-01T12:00:00Zjunk"), None);
         assert_eq!(parse_iso8601("1969-12-31T23:59:59.999Z"), Some(-1_000_000));
@@ -246,7 +252,10 @@ mod tests {
     #[test]
     fn epoch_millis() {
         assert_eq!(parse_timestamp_str("1"), Some(1_000_000));
-        assert_eq!(parse_timestamp_str("131509374020.000001"), Some(131_509_374_020_000_001));
+        assert_eq!(
+            parse_timestamp_str("131509374020.000001"),
+            Some(131_509_374_020_000_001)
+        );
         assert_eq!(parse_timestamp_str("12.5"), Some(12_500_000));
         assert_eq!(parse_timestamp_str("-3"), Some(-3_000_000));
         assert_eq!(parse_timestamp_str("abc"), None);

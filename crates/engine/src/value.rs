@@ -86,7 +86,9 @@ impl Value {
                 .map(serde_json::Value::Number)
                 .unwrap_or(serde_json::Value::Null),
             Value::Str(s) => serde_json::Value::String(s.to_string()),
-            Value::List(items) => serde_json::Value::Array(items.iter().map(Value::to_json).collect()),
+            Value::List(items) => {
+                serde_json::Value::Array(items.iter().map(Value::to_json).collect())
+            }
         }
     }
 
@@ -119,7 +121,9 @@ impl Value {
             (Value::Int(a), Value::Int(b)) => a == b,
             (Value::Str(a), Value::Str(b)) => a == b,
             (Value::Bool(a), Value::Bool(b)) => a == b,
-            (a, b) if a.is_number() && b.is_number() => compare_numbers(a, b) == Some(Ordering::Equal),
+            (a, b) if a.is_number() && b.is_number() => {
+                compare_numbers(a, b) == Some(Ordering::Equal)
+            }
             _ => false,
         }
     }
@@ -276,7 +280,11 @@ pub fn format_double(x: f64) -> String {
         return "NaN".into();
     }
     if x.is_infinite() {
-        return if x > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+        return if x > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
     }
     let abs = x.abs();
     if abs == 0.0 || (1e-3..1e7).contains(&abs) {
@@ -311,14 +319,26 @@ mod tests {
     fn numbers_compare_across_kinds() {
         assert!(Value::Int(1).scalar_eq(&Value::Float(1.0)));
         assert!(!Value::Int(1).scalar_eq(&Value::Float(1.5)));
-        assert_eq!(Value::Int(2).scalar_cmp(&Value::Float(1.5)), Some(Ordering::Greater));
-        assert_eq!(Value::Int(i64::MAX).scalar_cmp(&Value::Float(9.3e18)), Some(Ordering::Less));
-        assert_eq!(Value::Int(-1).scalar_cmp(&Value::Float(-0.5)), Some(Ordering::Less));
+        assert_eq!(
+            Value::Int(2).scalar_cmp(&Value::Float(1.5)),
+            Some(Ordering::Greater)
+        );
+        assert_eq!(
+            Value::Int(i64::MAX).scalar_cmp(&Value::Float(9.3e18)),
+            Some(Ordering::Less)
+        );
+        assert_eq!(
+            Value::Int(-1).scalar_cmp(&Value::Float(-0.5)),
+            Some(Ordering::Less)
+        );
     }
 
     #[test]
     fn strings_compare_by_code_point() {
-        assert_eq!(Value::str("System").scalar_cmp(&Value::str("system")), Some(Ordering::Less));
+        assert_eq!(
+            Value::str("System").scalar_cmp(&Value::str("system")),
+            Some(Ordering::Less)
+        );
         assert!(!Value::str("a").scalar_eq(&Value::str("A")));
         assert_eq!(Value::str("1").scalar_cmp(&Value::Int(1)), None);
     }
@@ -334,6 +354,14 @@ mod tests {
     #[test]
     fn nested_arrays_flatten() {
         let v = Value::from_json(&serde_json::json!([[1, 2], 3, null]));
-        assert_eq!(v, Value::List(vec![Value::Int(1), Value::Int(2), Value::Int(3), Value::Null]));
+        assert_eq!(
+            v,
+            Value::List(vec![
+                Value::Int(1),
+                Value::Int(2),
+                Value::Int(3),
+                Value::Null
+            ])
+        );
     }
 }

@@ -7,6 +7,8 @@
 //!
 //! `CONFORMANCE_FILTER=<substring>` runs only matching case names and prints details.
 
+#![allow(clippy::panic)] // a test harness: missing data must fail loudly
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -46,8 +48,13 @@ struct Index {
     docs: Vec<Json>,
 }
 
-fn load_mapping(spec: &Path, file: &str) -> Schema {
-    let text = read(&spec.join(file)).replace("[runtime_random_keyword_type]", "keyword");
+/// The loader replaces this placeholder by `keyword` or `wildcard` at random; every
+/// expected result must hold for both, so the suite runs once with each.
+const STRING_TYPE_PLACEHOLDER: &str = "[runtime_random_keyword_type]";
+const STRING_TYPES: [&str; 2] = ["keyword", "wildcard"];
+
+fn load_mapping(spec: &Path, file: &str, string_type: &str) -> Schema {
+    let text = read(&spec.join(file)).replace(STRING_TYPE_PLACEHOLDER, string_type);
     Schema::from_es_mapping_text(&text).unwrap_or_else(|e| panic!("mapping {file}: {e}"))
 }
 
@@ -94,7 +101,7 @@ fn transform_endgame(docs: &mut [Json], nanos: bool) {
     }
 }
 
-fn load_index(spec: &Path, entry: &Json) -> Index {
+fn load_index(spec: &Path, entry: &Json, string_type: &str) -> Index {
     let index = entry["index"].as_str().unwrap_or_default();
     let mappings: Vec<String> = match &entry["mapping_file"] {
         Json::String(s) => vec![s.clone()],
@@ -106,7 +113,7 @@ fn load_index(spec: &Path, entry: &Json) -> Index {
     };
     let mut schema: Option<Schema> = None;
     for m in &mappings {
-        let s = load_mapping(spec, m);
+        let s = load_mapping(spec, m, string_type);
         schema = Some(match schema {
             None => s,
             Some(prev) => prev.merged_with(&s),
@@ -319,16 +326,26 @@ fn conformance() {
             let key = (name.clone(), runner.clone());
             seen.insert(key.clone());
             entries += 1;
-            let index = indices
-                .entry(format!("{index_name}/{}", entry["timestamp_transform"]))
-                .or_insert_with(|| load_index(&spec, entry));
-            if filter.is_some() {
-                eprintln!("{name} [{runner}]");
+            let mut outcome = Ok(());
+            for string_type in STRING_TYPES {
+                let index = indices
+                    .entry(format!(
+                        "{index_name}/{}/{string_type}",
+                        entry["timestamp_transform"]
+                    ))
+                    .or_insert_with(|| load_index(&spec, entry, string_type));
+                if filter.is_some() {
+                    eprintln!("{name} [{runner}, {string_type}]");
+                }
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    run_entry(case, entry, index, filter.is_some())
+                }))
+                .unwrap_or_else(|_| Err("panicked".to_string()));
+                if let Err(why) = result {
+                    outcome = Err(format!("({string_type} strings) {why}"));
+                    break;
+                }
             }
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                run_entry(case, entry, index, filter.is_some())
-            }))
-            .unwrap_or_else(|_| Err("panicked".to_string()));
             match (outcome, known.get(&key)) {
                 (Ok(()), None) => entries_passed += 1,
                 (Ok(()), Some(_)) => {

@@ -51,7 +51,11 @@ impl SourceEvent {
         SourceEvent::from_object(parsed, raw, timestamp_ns)
     }
 
-    pub fn from_object(mut object: Map<String, Value>, raw: &str, timestamp_ns: i64) -> SourceEvent {
+    pub fn from_object(
+        mut object: Map<String, Value>,
+        raw: &str,
+        timestamp_ns: i64,
+    ) -> SourceEvent {
         let id = match object.get("_id") {
             Some(Value::String(id)) => id.clone(),
             _ => content_id(raw),
@@ -290,7 +294,11 @@ fn event_alert(rule: &Rule, event: &SourceEvent, alert_time_ns: i64) -> Map<Stri
     let mut alert = Map::new();
     let mut event_fields = Map::new();
     for (key, value) in &event.doc {
-        if key == "kibana" || key == "signal" || key.starts_with("kibana.") || key == "threshold_result" {
+        if key == "kibana"
+            || key == "signal"
+            || key.starts_with("kibana.")
+            || key == "threshold_result"
+        {
             continue;
         }
         if key == "event" {
@@ -312,11 +320,17 @@ fn event_alert(rule: &Rule, event: &SourceEvent, alert_time_ns: i64) -> Map<Stri
     let reason_text = reason(&event.doc, &rule.name, &rule.severity);
     alert.insert("@timestamp".into(), iso_millis(alert_time_ns).into());
     rule_fields(rule, &mut alert);
-    alert.insert("kibana.alert.ancestors".into(), Value::Array(vec![event_ancestor(event)]));
+    alert.insert(
+        "kibana.alert.ancestors".into(),
+        Value::Array(vec![event_ancestor(event)]),
+    );
     alert.insert("kibana.alert.depth".into(), 1.into());
     alert.insert("kibana.alert.reason".into(), reason_text.into());
     if let Some(kind) = &rule.building_block_type {
-        alert.insert("kibana.alert.building_block_type".into(), kind.clone().into());
+        alert.insert(
+            "kibana.alert.building_block_type".into(),
+            kind.clone().into(),
+        );
     }
     let original_time = lookup(&event.doc, "@timestamp")
         .and_then(Value::as_str)
@@ -392,18 +406,32 @@ pub fn alerts_for_sequence(rule: &Rule, events: &[SourceEvent]) -> Vec<Map<Strin
     let mut shell_identity: Vec<String> = Vec::new();
     for ancestor in &ancestors {
         for key in ["id", "index"] {
-            shell_identity.push(ancestor.get(key).and_then(Value::as_str).unwrap_or("").to_string());
+            shell_identity.push(
+                ancestor
+                    .get(key)
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+            );
         }
     }
     shell_identity.push(rule.rule_id.clone());
-    let shell_uuid = sha256_hex(&shell_identity.iter().map(String::as_str).collect::<Vec<_>>());
+    let shell_uuid = sha256_hex(
+        &shell_identity
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
     shell.insert("@timestamp".into(), iso_millis(completed_at).into());
     rule_fields(rule, &mut shell);
     shell.insert("kibana.alert.ancestors".into(), Value::Array(ancestors));
     shell.insert("kibana.alert.depth".into(), 2.into());
     shell.insert("kibana.alert.reason".into(), reason_text.into());
     match &rule.building_block_type {
-        Some(kind) => shell.insert("kibana.alert.building_block_type".into(), kind.clone().into()),
+        Some(kind) => shell.insert(
+            "kibana.alert.building_block_type".into(),
+            kind.clone().into(),
+        ),
         None => shell.remove("kibana.alert.building_block_type"),
     };
     shell.insert("kibana.alert.uuid".into(), shell_uuid.clone().into());
@@ -432,7 +460,10 @@ fn object_array_intersection(objects: &[Map<String, Value>]) -> Option<Map<Strin
     acc
 }
 
-fn object_pair_intersection(a: &Map<String, Value>, b: &Map<String, Value>) -> Option<Map<String, Value>> {
+fn object_pair_intersection(
+    a: &Map<String, Value>,
+    b: &Map<String, Value>,
+) -> Option<Map<String, Value>> {
     let mut out = Map::new();
     for (key, a_value) in a {
         let Some(b_value) = b.get(key) else { continue };
@@ -440,10 +471,14 @@ fn object_pair_intersection(a: &Map<String, Value>, b: &Map<String, Value>) -> O
             (Value::Object(a_inner), Value::Object(b_inner)) => {
                 object_pair_intersection(a_inner, b_inner).map(Value::Object)
             }
-            (a_value, b_value) if a_value == b_value && !a_value.is_object() && !a_value.is_array() => {
+            (a_value, b_value)
+                if a_value == b_value && !a_value.is_object() && !a_value.is_array() =>
+            {
                 Some(a_value.clone())
             }
-            (Value::Array(a_items), Value::Array(b_items)) => Some(array_intersection(a_items, b_items)),
+            (Value::Array(a_items), Value::Array(b_items)) => {
+                Some(array_intersection(a_items, b_items))
+            }
             (Value::Array(a_items), b_scalar) if !b_scalar.is_object() => {
                 Some(array_intersection(a_items, std::slice::from_ref(b_scalar)))
             }
@@ -508,7 +543,10 @@ mod tests {
 
     fn seed_rule() -> Rule {
         let text = include_str!("../../../examples/rules/launchdaemon_creation_and_load.toml");
-        match load_str(Path::new("examples/rules/launchdaemon_creation_and_load.toml"), text) {
+        match load_str(
+            Path::new("examples/rules/launchdaemon_creation_and_load.toml"),
+            text,
+        ) {
             Loaded::Ready(rule) => *rule,
             other => panic!("{other:?}"),
         }
@@ -587,7 +625,10 @@ mod tests {
         let a = alerts_for_sequence(&rule, &[file_event(), launchctl_event()]);
         let b = alerts_for_sequence(&rule, &[file_event(), launchctl_event()]);
         let ids = |alerts: &[Map<String, Value>]| {
-            alerts.iter().map(|a| a["kibana.alert.uuid"].clone()).collect::<Vec<_>>()
+            alerts
+                .iter()
+                .map(|a| a["kibana.alert.uuid"].clone())
+                .collect::<Vec<_>>()
         };
         assert_eq!(ids(&a), ids(&b));
         let mut unique = ids(&a);
@@ -601,11 +642,18 @@ mod tests {
     fn intersection_follows_kibana() {
         let a = json!({"x": 1, "y": [1, 2, 3], "z": {"p": 1, "q": 2}, "w": "a", "only_a": 1});
         let b = json!({"x": 1, "y": [2, 3, 4], "z": {"p": 1, "q": 3}, "w": "b"});
-        let merged = object_pair_intersection(a.as_object().unwrap(), b.as_object().unwrap()).unwrap();
-        assert_eq!(Value::Object(merged), json!({"x": 1, "y": [2, 3], "z": {"p": 1}}));
+        let merged =
+            object_pair_intersection(a.as_object().unwrap(), b.as_object().unwrap()).unwrap();
+        assert_eq!(
+            Value::Object(merged),
+            json!({"x": 1, "y": [2, 3], "z": {"p": 1}})
+        );
         let disjoint = json!({"z": {"q": 1}});
         let other = json!({"z": {"q": 2}});
-        assert_eq!(object_pair_intersection(disjoint.as_object().unwrap(), other.as_object().unwrap()), None);
+        assert_eq!(
+            object_pair_intersection(disjoint.as_object().unwrap(), other.as_object().unwrap()),
+            None
+        );
     }
 
     #[test]

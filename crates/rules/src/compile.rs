@@ -30,7 +30,11 @@ impl Rule {
 
     /// Parses and compiles the query against `fields` (which gains the fields the plan reads).
     /// Errors are located in the rule file.
-    pub fn compile(&self, schema: &Schema, fields: &mut FieldTable) -> Result<Plan, Vec<RuleError>> {
+    pub fn compile(
+        &self,
+        schema: &Schema,
+        fields: &mut FieldTable,
+    ) -> Result<Plan, Vec<RuleError>> {
         let query = self.parse_query()?;
         engine::plan::compile(&query, schema, &self.query_options(), fields)
             .map_err(|diagnostics| diagnostics.iter().map(|d| self.query_error(d)).collect())

@@ -41,10 +41,18 @@ pub fn parse_relative(text: &str) -> Result<i64, String> {
                 let mut chars = unit.chars();
                 match (chars.next(), chars.next()) {
                     (Some(u), None) if unit_nanos(u).is_some() => return Ok(offset),
-                    _ => return Err(format!("expected a rounding unit after `/`, found `{unit}`")),
+                    _ => {
+                        return Err(format!(
+                            "expected a rounding unit after `/`, found `{unit}`"
+                        ))
+                    }
                 }
             }
-            other => return Err(format!("expected `+`, `-` or `/` after `now`, found `{other}`")),
+            other => {
+                return Err(format!(
+                    "expected `+`, `-` or `/` after `now`, found `{other}`"
+                ))
+            }
         };
         rest = rest.get(1..).unwrap_or("");
         let digits_end = rest
@@ -90,7 +98,9 @@ pub fn parse_interval(text: &str) -> Result<i64, String> {
         's' | 'm' | 'h' | 'd' => unit_nanos(unit),
         _ => None,
     }
-    .ok_or_else(|| format!("expected an interval like `5m` (units s, m, h, d), found `{trimmed}`"))?;
+    .ok_or_else(|| {
+        format!("expected an interval like `5m` (units s, m, h, d), found `{trimmed}`")
+    })?;
     let amount: i64 = digits
         .parse()
         .map_err(|_| format!("expected an interval like `5m`, found `{trimmed}`"))?;

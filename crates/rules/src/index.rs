@@ -194,11 +194,19 @@ mod tests {
     #[test]
     fn backing_index() {
         assert_eq!(
-            data_stream_of_backing_index(".ds-logs-endpoint.events.process-default-2026.11.28-000001"),
+            data_stream_of_backing_index(
+                ".ds-logs-endpoint.events.process-default-2026.11.28-000001"
+            ),
             Some("logs-endpoint.events.process-default")
         );
-        assert_eq!(data_stream_of_backing_index("logs-x-2026.11.28-000001"), None);
-        assert_eq!(data_stream_of_backing_index(".ds-logs-x-notadate-000001"), None);
+        assert_eq!(
+            data_stream_of_backing_index("logs-x-2026.11.28-000001"),
+            None
+        );
+        assert_eq!(
+            data_stream_of_backing_index(".ds-logs-x-notadate-000001"),
+            None
+        );
         assert_eq!(data_stream_of_backing_index(".ds--2026.11.28-000001"), None);
     }
 

@@ -80,7 +80,11 @@ impl fmt::Display for RuleError {
 
 impl RuleError {
     /// An error at a byte range of the file; renders the line with carets under the range.
-    pub fn at(file: &SourceFile, range: std::ops::Range<usize>, message: impl Into<String>) -> Self {
+    pub fn at(
+        file: &SourceFile,
+        range: std::ops::Range<usize>,
+        message: impl Into<String>,
+    ) -> Self {
         let (line, column) = eql::span::line_col(&file.text, range.start);
         RuleError {
             path: file.path.clone(),
@@ -108,12 +112,18 @@ impl RuleError {
 pub fn caret_snippet(text: &str, range: std::ops::Range<usize>) -> String {
     let start = range.start.min(text.len());
     let (line_no, column) = eql::span::line_col(text, start);
-    let line_start = text.get(..start).and_then(|s| s.rfind('\n')).map_or(0, |i| i + 1);
+    let line_start = text
+        .get(..start)
+        .and_then(|s| s.rfind('\n'))
+        .map_or(0, |i| i + 1);
     let line_end = text
         .get(start..)
         .and_then(|s| s.find('\n'))
         .map_or(text.len(), |i| start + i);
-    let line_text = text.get(line_start..line_end).unwrap_or("").trim_end_matches('\r');
+    let line_text = text
+        .get(line_start..line_end)
+        .unwrap_or("")
+        .trim_end_matches('\r');
     let end = range.end.clamp(start, line_end);
     let width = text.get(start..end).map_or(1, |s| s.chars().count()).max(1);
     let gutter = line_no.to_string();
@@ -363,8 +373,9 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), RuleError> {
         .map_err(|error| RuleError::whole_file(dir, format!("cannot list directory: {error}")))?;
     let mut children: Vec<PathBuf> = Vec::new();
     for entry in entries {
-        let entry = entry
-            .map_err(|error| RuleError::whole_file(dir, format!("cannot list directory: {error}")))?;
+        let entry = entry.map_err(|error| {
+            RuleError::whole_file(dir, format!("cannot list directory: {error}"))
+        })?;
         children.push(entry.path());
     }
     children.sort();
@@ -397,8 +408,8 @@ fn validate(source: SourceFile, table_span: std::ops::Range<usize>, raw: RawRule
         .text
         .find("[rule]")
         .map_or(table_span.start..table_span.start, |at| at..at + 6);
-    let required = |field: Option<Spanned<String>>, name: &str, errors: &mut Vec<RuleError>| {
-        match field {
+    let required =
+        |field: Option<Spanned<String>>, name: &str, errors: &mut Vec<RuleError>| match field {
             Some(value) if value.get_ref().trim().is_empty() => {
                 errors.push(RuleError::at(
                     &source,
@@ -416,8 +427,7 @@ fn validate(source: SourceFile, table_span: std::ops::Range<usize>, raw: RawRule
                 ));
                 None
             }
-        }
-    };
+        };
     let rule_type = required(raw.rule_type, "type", &mut errors);
     let name = required(raw.name, "name", &mut errors);
     let rule_id = required(raw.rule_id, "rule_id", &mut errors);
@@ -456,7 +466,10 @@ fn validate(source: SourceFile, table_span: std::ops::Range<usize>, raw: RawRule
         }
     };
 
-    let type_name = rule_type.as_ref().map(|t| t.get_ref().clone()).unwrap_or_default();
+    let type_name = rule_type
+        .as_ref()
+        .map(|t| t.get_ref().clone())
+        .unwrap_or_default();
     if rule_type.is_some() && type_name != "eql" {
         if UNSUPPORTED_TYPES.contains(&type_name.as_str()) {
             if errors.is_empty() {
@@ -486,7 +499,10 @@ fn validate(source: SourceFile, table_span: std::ops::Range<usize>, raw: RawRule
             errors.push(RuleError::at(
                 &source,
                 language.span(),
-                format!("an `eql` rule needs `language = \"eql\"`, found `{}`", language.get_ref()),
+                format!(
+                    "an `eql` rule needs `language = \"eql\"`, found `{}`",
+                    language.get_ref()
+                ),
             ));
             String::new()
         }
@@ -494,14 +510,18 @@ fn validate(source: SourceFile, table_span: std::ops::Range<usize>, raw: RawRule
     };
 
     let query = required(raw.query, "query", &mut errors);
-    let query_offsets = query.as_ref().map(|q| {
-        literal_offsets(&source.text, q.span(), q.get_ref())
-    });
+    let query_offsets = query
+        .as_ref()
+        .map(|q| literal_offsets(&source.text, q.span(), q.get_ref()));
 
     let index_patterns: Vec<String> = match raw.index {
         Some(index) => {
             if index.get_ref().iter().any(|p| p.trim().is_empty()) {
-                errors.push(RuleError::at(&source, index.span(), "index patterns must not be empty"));
+                errors.push(RuleError::at(
+                    &source,
+                    index.span(),
+                    "index patterns must not be empty",
+                ));
             }
             index.into_inner()
         }
@@ -520,11 +540,19 @@ fn validate(source: SourceFile, table_span: std::ops::Range<usize>, raw: RawRule
     let lookback_ns = match datemath::parse_relative(&from.1) {
         Ok(offset) if offset < 0 => offset.saturating_neg(),
         Ok(_) => {
-            errors.push(RuleError::at(&source, from.0.clone(), "`from` must lie before `now`"));
+            errors.push(RuleError::at(
+                &source,
+                from.0.clone(),
+                "`from` must lie before `now`",
+            ));
             0
         }
         Err(message) => {
-            errors.push(RuleError::at(&source, from.0.clone(), format!("from: {message}")));
+            errors.push(RuleError::at(
+                &source,
+                from.0.clone(),
+                format!("from: {message}"),
+            ));
             0
         }
     };
@@ -535,14 +563,22 @@ fn validate(source: SourceFile, table_span: std::ops::Range<usize>, raw: RawRule
     let interval_ns = match datemath::parse_interval(&interval.1) {
         Ok(ns) => ns,
         Err(message) => {
-            errors.push(RuleError::at(&source, interval.0.clone(), format!("interval: {message}")));
+            errors.push(RuleError::at(
+                &source,
+                interval.0.clone(),
+                format!("interval: {message}"),
+            ));
             0
         }
     };
     let max_signals = match raw.max_signals {
         Some(max) if *max.get_ref() >= 1 => u64::try_from(*max.get_ref()).unwrap_or(u64::MAX),
         Some(max) => {
-            errors.push(RuleError::at(&source, max.span(), "max_signals must be at least 1"));
+            errors.push(RuleError::at(
+                &source,
+                max.span(),
+                "max_signals must be at least 1",
+            ));
             DEFAULT_MAX_SIGNALS
         }
         None => DEFAULT_MAX_SIGNALS,
@@ -550,7 +586,11 @@ fn validate(source: SourceFile, table_span: std::ops::Range<usize>, raw: RawRule
     let field = |value: Option<Spanned<String>>, name: &str, errors: &mut Vec<RuleError>| {
         value.and_then(|v| {
             if v.get_ref().trim().is_empty() {
-                errors.push(RuleError::at(&source, v.span(), format!("`{name}` must not be empty")));
+                errors.push(RuleError::at(
+                    &source,
+                    v.span(),
+                    format!("`{name}` must not be empty"),
+                ));
                 None
             } else {
                 Some(v.into_inner())
@@ -558,15 +598,24 @@ fn validate(source: SourceFile, table_span: std::ops::Range<usize>, raw: RawRule
         })
     };
     let timestamp_override = field(raw.timestamp_override, "timestamp_override", &mut errors);
-    let event_category_override =
-        field(raw.event_category_override, "event_category_override", &mut errors);
+    let event_category_override = field(
+        raw.event_category_override,
+        "event_category_override",
+        &mut errors,
+    );
     let tiebreaker_field = field(raw.tiebreaker_field, "tiebreaker_field", &mut errors);
 
     if !errors.is_empty() {
         return Loaded::Invalid(errors);
     }
-    let (Some(query), Some(query_offsets), Some(name), Some(rule_id), Some(description), Some(severity)) =
-        (query, query_offsets, name, rule_id, description, severity)
+    let (
+        Some(query),
+        Some(query_offsets),
+        Some(name),
+        Some(rule_id),
+        Some(description),
+        Some(severity),
+    ) = (query, query_offsets, name, rule_id, description, severity)
     else {
         // Unreachable in practice: a missing field above always records an error.
         return Loaded::Invalid(vec![RuleError::at(&source, header, "incomplete rule")]);
@@ -695,7 +744,10 @@ mod tests {
         for (i, c) in value.char_indices() {
             let at = offsets[i];
             let in_file = toml_text[at..].chars().next().unwrap();
-            assert!(in_file == c || in_file == '\\', "{toml_text:?} byte {i}: {c:?} vs {in_file:?}");
+            assert!(
+                in_file == c || in_file == '\\',
+                "{toml_text:?} byte {i}: {c:?} vs {in_file:?}"
+            );
         }
     }
 
@@ -772,7 +824,10 @@ mod tests {
     #[test]
     fn missing_fields_point_at_the_rule_table() {
         let text = MINIMAL.replace("name = \"n\"\n", "");
-        assert_eq!(errors_of(&text), vec!["4:1 missing required field `rule.name`"]);
+        assert_eq!(
+            errors_of(&text),
+            vec!["4:1 missing required field `rule.name`"]
+        );
         assert_eq!(
             errors_of("[metadata]\n"),
             vec!["1:1 missing `[rule]` table (detection-rules format: `[metadata]`, `[rule]`, `[[rule.threat]]`)"]
@@ -783,10 +838,15 @@ mod tests {
     fn bad_values_are_reported() {
         let text = MINIMAL
             .replace("severity = \"low\"", "severity = \"urgent\"")
-            .replace("[rule]\n", "[rule]\nfrom = \"yesterday\"\ninterval = \"5q\"\nmax_signals = 0\n");
+            .replace(
+                "[rule]\n",
+                "[rule]\nfrom = \"yesterday\"\ninterval = \"5q\"\nmax_signals = 0\n",
+            );
         let errors = errors_of(&text);
         assert_eq!(errors.len(), 4, "{errors:?}");
-        assert!(errors.iter().any(|e| e.contains("unknown severity `urgent`")));
+        assert!(errors
+            .iter()
+            .any(|e| e.contains("unknown severity `urgent`")));
         assert!(errors.iter().any(|e| e.starts_with("5:8 from:")));
         assert!(errors.iter().any(|e| e.starts_with("6:12 interval:")));
         assert!(errors.iter().any(|e| e.contains("max_signals")));
@@ -816,7 +876,13 @@ mod tests {
             panic!()
         };
         let shown = errors[0].to_string();
-        assert!(shown.starts_with("dir/r.toml:9:12: unknown severity"), "{shown}");
-        assert!(shown.contains("9 | severity = \"urgent\"\n  |            ^^^^^^^^"), "{shown}");
+        assert!(
+            shown.starts_with("dir/r.toml:9:12: unknown severity"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("9 | severity = \"urgent\"\n  |            ^^^^^^^^"),
+            "{shown}"
+        );
     }
 }

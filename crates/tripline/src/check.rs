@@ -38,7 +38,9 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
             }
             Loaded::Unsupported(rule) => {
                 unsupported += 1;
-                *unsupported_by_type.entry(rule.rule_type.clone()).or_default() += 1;
+                *unsupported_by_type
+                    .entry(rule.rule_type.clone())
+                    .or_default() += 1;
                 if args.verbose {
                     writeln!(out, "{}: unsupported: {}", rule.path.display(), rule.reason)?;
                 }
@@ -58,5 +60,9 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
         loaded.len()
     )?;
     out.flush()?;
-    Ok(if invalid > 0 { status::USAGE } else { status::OK })
+    Ok(if invalid > 0 {
+        status::USAGE
+    } else {
+        status::OK
+    })
 }

@@ -74,7 +74,13 @@ impl Inputs {
     pub fn new(paths: &[PathBuf]) -> Inputs {
         let mut list: Vec<Option<PathBuf>> = paths
             .iter()
-            .map(|p| if p.as_os_str() == "-" { None } else { Some(p.clone()) })
+            .map(|p| {
+                if p.as_os_str() == "-" {
+                    None
+                } else {
+                    Some(p.clone())
+                }
+            })
             .collect();
         if list.is_empty() {
             list.push(None);
@@ -125,7 +131,10 @@ impl Inputs {
     ) -> anyhow::Result<()> {
         for path in &self.paths {
             let (name, reader): (Arc<str>, Box<dyn BufRead>) = match path {
-                None => (Arc::from("<stdin>"), Box::new(BufReader::new(io::stdin().lock()))),
+                None => (
+                    Arc::from("<stdin>"),
+                    Box::new(BufReader::new(io::stdin().lock())),
+                ),
                 Some(path) => (
                     Arc::from(path.display().to_string().as_str()),
                     open_file(path, self.bytes_read.clone())?,

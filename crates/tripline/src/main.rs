@@ -3,8 +3,8 @@
 mod check;
 mod cli;
 mod eslogger_input;
-mod interrupt;
 mod input;
+mod interrupt;
 mod output;
 mod query;
 mod run;
@@ -55,7 +55,11 @@ fn main() -> ExitCode {
         Err(error) => {
             // clap prints help/version on stdout with status 0, usage errors on stderr with status 2.
             let _ = error.print();
-            return ExitCode::from(if error.use_stderr() { status::USAGE } else { status::OK });
+            return ExitCode::from(if error.use_stderr() {
+                status::USAGE
+            } else {
+                status::OK
+            });
         }
     };
     let result = match cli.command {

@@ -15,6 +15,8 @@ pub struct Output {
     format: OutputFormat,
     colour: bool,
     rows: u64,
+    /// Flush after every match, so that alerts from a live stream (stdin) show up at once.
+    pub flush_each: bool,
 }
 
 fn closed_or(error: io::Error) -> anyhow::Error {
@@ -43,28 +45,38 @@ impl Output {
             format,
             colour,
             rows: 0,
+            flush_each: false,
         })
     }
 
     /// Writes one JSON value as a line.
     pub fn json_line(&mut self, value: &impl serde::Serialize) -> anyhow::Result<()> {
-        serde_json::to_writer(&mut self.writer, value)
-            .map_err(|e| match e.io_error_kind() {
-                Some(kind) => closed_or(io::Error::from(kind)),
-                None => anyhow::Error::new(e),
-            })?;
+        serde_json::to_writer(&mut self.writer, value).map_err(|e| match e.io_error_kind() {
+            Some(kind) => closed_or(io::Error::from(kind)),
+            None => anyhow::Error::new(e),
+        })?;
         self.writer.write_all(b"\n").map_err(closed_or)
     }
 
     /// Writes one raw JSON text as a line.
     pub fn raw_line(&mut self, text: &str) -> anyhow::Result<()> {
-        self.writer.write_all(text.trim().as_bytes()).map_err(closed_or)?;
+        self.writer
+            .write_all(text.trim().as_bytes())
+            .map_err(closed_or)?;
         self.writer.write_all(b"\n").map_err(closed_or)
     }
 
     /// Writes the alerts of one match: every document as NDJSON, or one table row (the shell alert of a
     /// sequence, or the single alert).
     pub fn alerts(&mut self, alerts: &[Map<String, Value>]) -> anyhow::Result<()> {
+        self.write_alerts(alerts)?;
+        if self.flush_each {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn write_alerts(&mut self, alerts: &[Map<String, Value>]) -> anyhow::Result<()> {
         match self.format {
             OutputFormat::Ndjson => {
                 for alert in alerts {
@@ -85,13 +97,23 @@ impl Output {
     }
 
     fn table_row(&mut self, alert: &Map<String, Value>) -> anyhow::Result<()> {
-        let text = |key: &str| alert.get(key).and_then(Value::as_str).unwrap_or("-").to_string();
+        let text = |key: &str| {
+            alert
+                .get(key)
+                .and_then(Value::as_str)
+                .unwrap_or("-")
+                .to_string()
+        };
         if self.rows == 0 {
             let header = format!(
                 "{:<24}  {:<40}  {:<8}  {:<24}  {}",
                 "TIME", "RULE", "SEVERITY", "HOST", "REASON"
             );
-            let header = if self.colour { format!("\x1b[1m{header}\x1b[0m") } else { header };
+            let header = if self.colour {
+                format!("\x1b[1m{header}\x1b[0m")
+            } else {
+                header
+            };
             writeln!(self.writer, "{header}").map_err(closed_or)?;
         }
         self.rows += 1;

@@ -75,12 +75,13 @@ pub fn run(args: QueryArgs) -> anyhow::Result<u8> {
         options.tiebreaker_field.as_deref(),
         &options.category_field,
     );
-    let plan = engine::plan::compile(&ast, &schema, &options, &mut fields).map_err(|diagnostics| {
-        Failure {
-            status: status::USAGE,
-            message: eql::render::render_all(&diagnostics, "<query>", &args.query),
-        }
-    })?;
+    let plan =
+        engine::plan::compile(&ast, &schema, &options, &mut fields).map_err(|diagnostics| {
+            Failure {
+                status: status::USAGE,
+                message: eql::render::render_all(&diagnostics, "<query>", &args.query),
+            }
+        })?;
     let event_options = EventOptions {
         require_timestamp: plan.needs_timestamp(),
     };

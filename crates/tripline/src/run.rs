@@ -17,7 +17,7 @@ use engine::field::{FieldId, FieldTable};
 use engine::runtime::{Match, Matcher};
 use engine::schema::Schema;
 use engine::value::Value;
-use rules::alert::{alerts_for_sequence, alert_for_event, SignalBudget, SourceEvent};
+use rules::alert::{alert_for_event, alerts_for_sequence, SignalBudget, SourceEvent};
 use rules::{EventLocation, Loaded, Rule};
 
 use crate::cli::RunArgs;
@@ -138,6 +138,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     let inputs = Inputs::new(&files);
     let progress = progress_bar(&args, &inputs);
     let mut output = Output::open(args.output.as_deref(), args.format)?;
+    output.flush_each = inputs.reads_stdin();
     let mut stats = Stats::default();
     let mut matches: Vec<Match> = Vec::new();
 
@@ -186,7 +187,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
                 Some(_) => false,
             };
             for &index in &group.rules {
-                let Some(rule) = live.get_mut(index) else { continue };
+                let Some(rule) = live.get_mut(index) else {
+                    continue;
+                };
                 if advance {
                     rule.matcher.advance_to(time, &mut matches);
                     emit(rule, &mut matches, &mut output)?;
@@ -235,7 +238,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
             eprintln!("{line}");
         }
     }
-    Ok(if rule_summary.invalid > 0 { status::USAGE } else { status::OK })
+    Ok(if rule_summary.invalid > 0 {
+        status::USAGE
+    } else {
+        status::OK
+    })
 }
 
 #[derive(Default)]
@@ -272,7 +279,8 @@ fn load_rules(
             summary.disabled += 1;
             continue;
         }
-        let fallback = rule.timestamp_override.is_some() && !rule.timestamp_override_fallback_disabled;
+        let fallback =
+            rule.timestamp_override.is_some() && !rule.timestamp_override_fallback_disabled;
         let key = GroupKey {
             timestamp_field: rule.timestamp_field().to_string(),
             fallback,
@@ -283,7 +291,9 @@ fn load_rules(
             groups.push(Group::new(&rule, schema, fallback));
             groups.len() - 1
         });
-        let Some(group) = groups.get_mut(group_index) else { continue };
+        let Some(group) = groups.get_mut(group_index) else {
+            continue;
+        };
         match rule.compile(schema, &mut group.fields) {
             Ok(plan) => {
                 group.rules.push(live.len());
@@ -319,7 +329,12 @@ fn load_rules(
     Ok((groups, live, summary))
 }
 
-fn bad_line(stats: &mut Stats, args: &RunArgs, position: &Position, why: &str) -> anyhow::Result<()> {
+fn bad_line(
+    stats: &mut Stats,
+    args: &RunArgs,
+    position: &Position,
+    why: &str,
+) -> anyhow::Result<()> {
     stats.bad += 1;
     let line = format!("{position}: {why}");
     if args.strict {

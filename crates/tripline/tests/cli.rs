@@ -1,5 +1,7 @@
 //! The binary as a user runs it: `check`, `run` and `query`, their output and exit statuses.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -46,7 +48,11 @@ fn check_examples() {
 #[test]
 fn check_shared_corpus_has_no_invalid_rule() {
     let corpus = repo().join("../shared/corpus/detection-rules");
-    assert!(corpus.is_dir(), "the shared corpus is expected at {}", corpus.display());
+    assert!(
+        corpus.is_dir(),
+        "the shared corpus is expected at {}",
+        corpus.display()
+    );
     let out = tripline(&["check", corpus.to_str().unwrap()]);
     let stdout = text(&out.stdout);
     let summary = stdout.lines().last().unwrap();
@@ -57,19 +63,30 @@ fn check_shared_corpus_has_no_invalid_rule() {
 #[test]
 fn check_reports_errors_inside_the_file() {
     let dir = temp_dir("check");
-    let seed = std::fs::read_to_string(repo().join("examples/rules/launchdaemon_creation_and_load.toml")).unwrap();
+    let seed =
+        std::fs::read_to_string(repo().join("examples/rules/launchdaemon_creation_and_load.toml"))
+            .unwrap();
     // A query error: `proces` is fine as a category, but `==` needs a right-hand side.
     let broken = seed.replace("process.name == \"launchctl\"", "process.name == ");
     std::fs::write(dir.join("broken_query.toml"), &broken).unwrap();
     std::fs::write(dir.join("broken_toml.toml"), "[rule]\nname = 'x\n").unwrap();
-    let unsupported = seed.replace("type = \"eql\"", "type = \"query\"").replace("language = \"eql\"", "language = \"kuery\"");
+    let unsupported = seed
+        .replace("type = \"eql\"", "type = \"query\"")
+        .replace("language = \"eql\"", "language = \"kuery\"");
     std::fs::write(dir.join("kuery.toml"), unsupported).unwrap();
     let out = tripline(&["check", dir.to_str().unwrap()]);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(2), "{stdout}");
-    assert!(stdout.ends_with("3 rules: 0 valid, 2 invalid, 1 unsupported\n"), "{stdout}");
+    assert!(
+        stdout.ends_with("3 rules: 0 valid, 2 invalid, 1 unsupported\n"),
+        "{stdout}"
+    );
     // The query error is located in the file: the line holding `process.name ==`.
-    let line = broken.lines().position(|l| l.contains("process.name == ")).unwrap() + 1;
+    let line = broken
+        .lines()
+        .position(|l| l.contains("process.name == "))
+        .unwrap()
+        + 1;
     let expected = format!("broken_query.toml:{line}:");
     assert!(stdout.contains(&expected), "{stdout}");
     assert!(stdout.contains("broken_toml.toml:2:"), "{stdout}");
@@ -85,12 +102,18 @@ fn run_examples_alerts_on_the_true_positives_only() {
         .iter()
         .filter(|a| a.get("kibana.alert.group.index").is_none())
         .collect();
-    let hosts: Vec<&str> = shells.iter().map(|a| a["host"]["name"].as_str().unwrap()).collect();
+    let hosts: Vec<&str> = shells
+        .iter()
+        .map(|a| a["host"]["name"].as_str().unwrap())
+        .collect();
     assert_eq!(hosts, vec!["mac-build-01", "mac-finance-05", "mac-dev-03"]);
     assert_eq!(alerts.len(), 9);
     for alert in &alerts {
         assert_eq!(alert["event.kind"], "signal");
-        assert_eq!(alert["kibana.alert.rule.rule_id"], "9d19ece6-c20e-481a-90c5-ccca596537de");
+        assert_eq!(
+            alert["kibana.alert.rule.rule_id"],
+            "9d19ece6-c20e-481a-90c5-ccca596537de"
+        );
     }
     let blocks: Vec<&Value> = alerts
         .iter()
@@ -113,7 +136,14 @@ fn run_examples_alerts_on_the_true_positives_only() {
 
 #[test]
 fn run_table_format() {
-    let out = tripline(&["run", "--rules", "examples/rules", "examples/events", "--format", "table"]);
+    let out = tripline(&[
+        "run",
+        "--rules",
+        "examples/rules",
+        "examples/events",
+        "--format",
+        "table",
+    ]);
     let stdout = text(&out.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 4, "{stdout}");
@@ -126,7 +156,8 @@ fn run_table_format() {
 #[test]
 fn run_counts_and_reports_bad_lines() {
     let dir = temp_dir("bad");
-    let good = std::fs::read_to_string(repo().join("examples/events/macos-launchdaemon.ndjson")).unwrap();
+    let good =
+        std::fs::read_to_string(repo().join("examples/events/macos-launchdaemon.ndjson")).unwrap();
     let mut lines: Vec<String> = good.lines().map(str::to_string).collect();
     lines.insert(1, "{\"@timestamp\": ".to_string());
     lines.insert(2, "[1, 2]".to_string());
@@ -139,13 +170,26 @@ fn run_counts_and_reports_bad_lines() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("4 bad lines"), "{stderr}");
     for line in 2..=5 {
-        assert!(stderr.contains(&format!("events.ndjson:{line}: ")), "line {line}: {stderr}");
+        assert!(
+            stderr.contains(&format!("events.ndjson:{line}: ")),
+            "line {line}: {stderr}"
+        );
     }
     assert_eq!(alerts(&out.stdout).len(), 9);
 
-    let strict = tripline(&["run", "--strict", "--rules", "examples/rules", path.to_str().unwrap()]);
+    let strict = tripline(&[
+        "run",
+        "--strict",
+        "--rules",
+        "examples/rules",
+        path.to_str().unwrap(),
+    ]);
     assert_eq!(strict.status.code(), Some(1));
-    assert!(text(&strict.stderr).contains("events.ndjson:2:"), "{}", text(&strict.stderr));
+    assert!(
+        text(&strict.stderr).contains("events.ndjson:2:"),
+        "{}",
+        text(&strict.stderr)
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -177,7 +221,8 @@ fn run_reads_gzip_and_stdin() {
 #[test]
 fn run_selects_events_by_index() {
     let dir = temp_dir("index");
-    let good = std::fs::read_to_string(repo().join("examples/events/macos-launchdaemon.ndjson")).unwrap();
+    let good =
+        std::fs::read_to_string(repo().join("examples/events/macos-launchdaemon.ndjson")).unwrap();
     // Re-home every event to an index the rule does not search: no alerts.
     let moved: Vec<String> = good
         .lines()
@@ -197,18 +242,27 @@ fn run_selects_events_by_index() {
 #[test]
 fn run_ends_quietly_when_stdout_closes() {
     let dir = temp_dir("pipe");
-    let good = std::fs::read_to_string(repo().join("examples/events/macos-launchdaemon.ndjson")).unwrap();
+    let good =
+        std::fs::read_to_string(repo().join("examples/events/macos-launchdaemon.ndjson")).unwrap();
     // Many copies of the example, shifted in time, so that there is far more output than a pipe holds.
     let mut lines = Vec::new();
     for copy in 0..400 {
         for line in good.lines() {
             let mut doc: Value = serde_json::from_str(line).unwrap();
-            let ts = doc["@timestamp"].as_str().unwrap().replace("2026-11-28", &format!("2026-{:02}-{:02}", 1 + copy / 28 % 12, 1 + copy % 28));
+            let ts = doc["@timestamp"].as_str().unwrap().replace(
+                "2026-11-28",
+                &format!("2026-{:02}-{:02}", 1 + copy / 28 % 12, 1 + copy % 28),
+            );
             doc["@timestamp"] = Value::from(ts);
             lines.push(doc.to_string());
         }
     }
-    lines.sort_by_key(|l| serde_json::from_str::<Value>(l).unwrap()["@timestamp"].as_str().unwrap().to_string());
+    lines.sort_by_key(|l| {
+        serde_json::from_str::<Value>(l).unwrap()["@timestamp"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    });
     let path = dir.join("many.ndjson");
     std::fs::write(&path, lines.join("\n")).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_tripline"))
@@ -223,11 +277,19 @@ fn run_ends_quietly_when_stdout_closes() {
     stdout.read_line(&mut first).unwrap();
     drop(stdout);
     let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     let status = child.wait().unwrap();
     assert!(first.contains("kibana.alert.uuid"));
     assert_eq!(status.code(), Some(0), "{stderr}");
-    assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+        "{stderr}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -263,7 +325,13 @@ fn query(args: &[&str], input: Option<&str>) -> Output {
 #[test]
 fn query_event_and_sequence() {
     let events = "examples/events/macos-launchdaemon.ndjson";
-    let out = query(&["process where process.name == \"launchctl\" and process.args == \"load\"", events], None);
+    let out = query(
+        &[
+            "process where process.name == \"launchctl\" and process.args == \"load\"",
+            events,
+        ],
+        None,
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let hits = alerts(&out.stdout);
     assert_eq!(hits.len(), 7);
@@ -288,7 +356,14 @@ fn query_missing_events_and_json_arrays_from_stdin() {
         {"@timestamp": 3, "event": {"category": "process"}, "host": "a", "id": 3},
         {"@timestamp": 1, "event": {"category": "process"}, "host": "a", "id": 1}
     ]"#;
-    let out = query(&["--tiebreaker-field", "id", "sequence by host [process where id == 1] ![file where true] [process where id == 3]"], Some(docs));
+    let out = query(
+        &[
+            "--tiebreaker-field",
+            "id",
+            "sequence by host [process where id == 1] ![file where true] [process where id == 3]",
+        ],
+        Some(docs),
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let hits = alerts(&out.stdout);
     assert_eq!(hits.len(), 1, "{}", text(&out.stdout));
@@ -312,5 +387,9 @@ fn query_reports_malformed_lines_and_goes_on() {
     let out = query(&["process where true"], Some(input));
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(alerts(&out.stdout).len(), 2);
-    assert!(text(&out.stderr).contains("<stdin>:2:"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("<stdin>:2:"),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -2,6 +2,8 @@
 //! near-misses. Alerts must be raised for exactly the planted positives (checked by the ids of the events in
 //! each alert group), through the binary, as a user would run it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::PathBuf;
@@ -82,7 +84,15 @@ impl Generator {
         self.push(ms, doc)
     }
 
-    fn exec(&mut self, host: usize, ms: i64, name: &str, args: &[&str], event_type: &str, os: &str) -> String {
+    fn exec(
+        &mut self,
+        host: usize,
+        ms: i64,
+        name: &str,
+        args: &[&str],
+        event_type: &str,
+        os: &str,
+    ) -> String {
         let doc = json!({
             "data_stream": {"type": "logs", "dataset": "endpoint.events.process", "namespace": "default"},
             "event": {"category": ["process"], "type": [event_type], "action": "exec"},
@@ -102,20 +112,49 @@ impl Generator {
             }
             1 => {
                 let verb = self.rng.pick(&["list", "print", "bootout", "kickstart"]);
-                self.exec(host, ms, "launchctl", &["launchctl", verb, "system"], "start", "macos");
+                self.exec(
+                    host,
+                    ms,
+                    "launchctl",
+                    &["launchctl", verb, "system"],
+                    "start",
+                    "macos",
+                );
             }
             2 => {
-                self.exec(host, ms, "launchctl", &["launchctl", "load", "/x.plist"], "end", "macos");
+                self.exec(
+                    host,
+                    ms,
+                    "launchctl",
+                    &["launchctl", "load", "/x.plist"],
+                    "end",
+                    "macos",
+                );
             }
             3 => {
-                let path = format!("/Users/u{host}/Library/Caches/cache-{}.db", self.rng.below(100));
+                let path = format!(
+                    "/Users/u{host}/Library/Caches/cache-{}.db",
+                    self.rng.below(100)
+                );
                 self.file(host, ms, &path, "change", "macos");
             }
             4 => {
-                self.file(host, ms, "/Library/LaunchAgents/com.vendor.agent.plist", "creation", "macos");
+                self.file(
+                    host,
+                    ms,
+                    "/Library/LaunchAgents/com.vendor.agent.plist",
+                    "creation",
+                    "macos",
+                );
             }
             _ => {
-                self.file(host, ms, "/private/tmp/LaunchDaemons/not-really.plist", "creation", "macos");
+                self.file(
+                    host,
+                    ms,
+                    "/private/tmp/LaunchDaemons/not-really.plist",
+                    "creation",
+                    "macos",
+                );
             }
         }
     }
@@ -130,7 +169,12 @@ fn load_args(rng: &mut Rng) -> Vec<&'static str> {
     match rng.below(3) {
         0 => vec!["launchctl", "load", "/Library/LaunchDaemons/p.plist"],
         1 => vec!["launchctl", "load", "-w", "/Library/LaunchDaemons/p.plist"],
-        _ => vec!["sudo", "launchctl", "load", "/System/Library/LaunchDaemons/p.plist"],
+        _ => vec![
+            "sudo",
+            "launchctl",
+            "load",
+            "/System/Library/LaunchDaemons/p.plist",
+        ],
     }
 }
 
@@ -164,7 +208,9 @@ fn generate(seed: u64) -> Planted {
     };
     let mut positives = BTreeSet::new();
     let mut near_misses = 0;
-    let mut cursors: Vec<i64> = (0..HOSTS).map(|_| T0_MS + rng.range(0, 1_800_000)).collect();
+    let mut cursors: Vec<i64> = (0..HOSTS)
+        .map(|_| T0_MS + rng.range(0, 1_800_000))
+        .collect();
     while g.events.len() < TARGET_EVENTS {
         let host = EXEC_ONLY_HOSTS + rng.below((HOSTS - EXEC_ONLY_HOSTS) as u64) as usize;
         let mut t = cursors[host];
@@ -192,7 +238,14 @@ fn generate(seed: u64) -> Planted {
             3 => {
                 // launchctl after more than a minute.
                 g.file(host, start, &path, "creation", "macos");
-                g.exec(host, start + rng.range(65_000, 300_000), "launchctl", &args, "start", "macos");
+                g.exec(
+                    host,
+                    start + rng.range(65_000, 300_000),
+                    "launchctl",
+                    &args,
+                    "start",
+                    "macos",
+                );
                 near_misses += 1;
             }
             4 => {
@@ -203,7 +256,14 @@ fn generate(seed: u64) -> Planted {
             }
             5 => {
                 g.file(host, start, &path, "change", "macos");
-                g.exec(host, start + gap, "launchctl", &["launchctl", "unload", "/Library/LaunchDaemons/p.plist"], "start", "macos");
+                g.exec(
+                    host,
+                    start + gap,
+                    "launchctl",
+                    &["launchctl", "unload", "/Library/LaunchDaemons/p.plist"],
+                    "start",
+                    "macos",
+                );
                 near_misses += 1;
             }
             6 => {
@@ -212,7 +272,13 @@ fn generate(seed: u64) -> Planted {
                 near_misses += 1;
             }
             7 => {
-                g.file(host, start, "/Users/u/Library/LaunchAgents/com.user.plist", "creation", "macos");
+                g.file(
+                    host,
+                    start,
+                    "/Users/u/Library/LaunchAgents/com.user.plist",
+                    "creation",
+                    "macos",
+                );
                 g.exec(host, start + gap, "launchctl", &args, "start", "macos");
                 near_misses += 1;
             }
@@ -252,7 +318,8 @@ fn seed_rule_alerts_on_exactly_the_planted_positives() {
     std::fs::create_dir_all(&dir).unwrap();
     let events_path = dir.join("events.ndjson.gz");
     let file = std::fs::File::create(&events_path).unwrap();
-    let mut gz = flate2::write::GzEncoder::new(std::io::BufWriter::new(file), flate2::Compression::fast());
+    let mut gz =
+        flate2::write::GzEncoder::new(std::io::BufWriter::new(file), flate2::Compression::fast());
     for (_, _, line) in &planted.events {
         gz.write_all(line.as_bytes()).unwrap();
         gz.write_all(b"\n").unwrap();
@@ -273,7 +340,10 @@ fn seed_rule_alerts_on_exactly_the_planted_positives() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(
-        stderr.contains(&format!("{} events read, 0 bad lines", planted.events.len())),
+        stderr.contains(&format!(
+            "{} events read, 0 bad lines",
+            planted.events.len()
+        )),
         "{stderr}"
     );
 
@@ -303,7 +373,9 @@ fn seed_rule_alerts_on_exactly_the_planted_positives() {
             (ids[0].clone(), ids[1].clone())
         })
         .collect();
-    if std::env::var_os("TRIPLINE_KEEP_GENERATED").is_some() {
+    // TRIPLINE_KEEP_GENERATED=1 keeps the generated events (plain NDJSON too) for benchmarks and debugging.
+    let keep = std::env::var_os("TRIPLINE_KEEP_GENERATED").is_some();
+    if keep {
         let mut plain = std::fs::File::create(dir.join("events.ndjson")).unwrap();
         for (_, _, line) in &planted.events {
             writeln!(plain, "{line}").unwrap();
@@ -312,8 +384,13 @@ fn seed_rule_alerts_on_exactly_the_planted_positives() {
     }
     let missed: Vec<_> = planted.positives.difference(&found).collect();
     let extra: Vec<_> = found.difference(&planted.positives).collect();
-    assert!(missed.is_empty() && extra.is_empty(), "missed {missed:?}\nextra {extra:?}\n{stderr}");
+    assert!(
+        missed.is_empty() && extra.is_empty(),
+        "missed {missed:?}\nextra {extra:?}\n{stderr}"
+    );
     assert!(!stderr.contains("max_signals"), "{stderr}");
     assert_eq!(shells, planted.positives.len());
-    std::fs::remove_dir_all(&dir).unwrap();
+    if !keep {
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -97,14 +97,22 @@ struct Compiler<'s, 't> {
 }
 
 /// Compiles a `where` condition.
-pub fn compile_condition(expr: &ast::Expr, schema: &Schema, table: &mut FieldTable) -> Result<CompiledExpr, Vec<Diagnostic>> {
+pub fn compile_condition(
+    expr: &ast::Expr,
+    schema: &Schema,
+    table: &mut FieldTable,
+) -> Result<CompiledExpr, Vec<Diagnostic>> {
     let mut c = Compiler::new(schema, table);
     let root = c.pred(expr);
     c.finish(root)
 }
 
 /// Compiles a join key (`by` expression). A bare field evaluates to all its values.
-pub fn compile_key(expr: &ast::Expr, schema: &Schema, table: &mut FieldTable) -> Result<CompiledExpr, Vec<Diagnostic>> {
+pub fn compile_key(
+    expr: &ast::Expr,
+    schema: &Schema,
+    table: &mut FieldTable,
+) -> Result<CompiledExpr, Vec<Diagnostic>> {
     let mut c = Compiler::new(schema, table);
     let root = if matches!(expr.kind, ExprKind::Field(_)) {
         c.value(expr).0
@@ -115,13 +123,20 @@ pub fn compile_key(expr: &ast::Expr, schema: &Schema, table: &mut FieldTable) ->
 }
 
 /// Compiles `<category> where <condition>` into a stage predicate.
-pub fn compile_event_query(query: &ast::EventQuery, schema: &Schema, table: &mut FieldTable) -> Result<StagePredicate, Vec<Diagnostic>> {
+pub fn compile_event_query(
+    query: &ast::EventQuery,
+    schema: &Schema,
+    table: &mut FieldTable,
+) -> Result<StagePredicate, Vec<Diagnostic>> {
     let condition = compile_condition(&query.condition, schema, table)?;
     let category = match &query.category {
         ast::Category::Any => None,
         ast::Category::Named(name) => Some((table.category_field(), Arc::from(name.as_str()))),
     };
-    Ok(StagePredicate { category, condition })
+    Ok(StagePredicate {
+        category,
+        condition,
+    })
 }
 
 impl<'s, 't> Compiler<'s, 't> {
@@ -169,7 +184,11 @@ impl<'s, 't> Compiler<'s, 't> {
                 let (a, b) = (self.pred(lhs), self.pred(rhs));
                 self.push(Node::And(a, b))
             }
-            ExprKind::Binary { op: BinaryOp::Or, lhs, rhs } => {
+            ExprKind::Binary {
+                op: BinaryOp::Or,
+                lhs,
+                rhs,
+            } => {
                 let (a, b) = (self.pred(lhs), self.pred(rhs));
                 self.push(Node::Or(a, b))
             }
@@ -262,7 +281,11 @@ impl<'s, 't> Compiler<'s, 't> {
             ExprKind::Neg(inner) => {
                 let (a, ty) = self.value(inner);
                 if !matches!(ty, Ty::Int | Ty::Float | Ty::Any | Ty::Null) {
-                    self.error(E_TYPE_MISMATCH, expr.span, format!("cannot negate a value of type {}", ty.name()));
+                    self.error(
+                        E_TYPE_MISMATCH,
+                        expr.span,
+                        format!("cannot negate a value of type {}", ty.name()),
+                    );
                 }
                 (self.push(Node::Neg(a)), ty)
             }
@@ -307,7 +330,11 @@ impl<'s, 't> Compiler<'s, 't> {
             self.error(
                 E_TYPE_MISMATCH,
                 span,
-                format!("cannot use field `{}` of type {}, only its sub-fields", f.path, resolved.ty.es_name()),
+                format!(
+                    "cannot use field `{}` of type {}, only its sub-fields",
+                    f.path,
+                    resolved.ty.es_name()
+                ),
             );
         }
         let ty = Ty::of_field(&resolved.ty);
@@ -328,12 +355,22 @@ impl<'s, 't> Compiler<'s, 't> {
         (self.push(Node::Field { id, occ, index }), ty)
     }
 
-    fn binary(&mut self, op: BinaryOp, lhs: &ast::Expr, rhs: &ast::Expr, span: eql::Span) -> (NodeId, Ty) {
+    fn binary(
+        &mut self,
+        op: BinaryOp,
+        lhs: &ast::Expr,
+        rhs: &ast::Expr,
+        span: eql::Span,
+    ) -> (NodeId, Ty) {
         let cmp = match op {
             BinaryOp::And | BinaryOp::Or => {
                 let (a, _) = self.value(lhs);
                 let (b, _) = self.value(rhs);
-                let node = if op == BinaryOp::And { Node::And(a, b) } else { Node::Or(a, b) };
+                let node = if op == BinaryOp::And {
+                    Node::And(a, b)
+                } else {
+                    Node::Or(a, b)
+                };
                 return (self.push(node), Ty::Bool);
             }
             BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod => {
@@ -398,10 +435,24 @@ impl<'s, 't> Compiler<'s, 't> {
                 Err(msg) => self.error(E_TYPE_MISMATCH, rhs.span, msg),
             }
         }
-        (self.push(Node::Cmp { op: cmp, kind, lhs: l, rhs: r }), Ty::Bool)
+        (
+            self.push(Node::Cmp {
+                op: cmp,
+                kind,
+                lhs: l,
+                rhs: r,
+            }),
+            Ty::Bool,
+        )
     }
 
-    fn arith(&mut self, op: ArithOp, lhs: &ast::Expr, rhs: &ast::Expr, span: eql::Span) -> (NodeId, Ty) {
+    fn arith(
+        &mut self,
+        op: ArithOp,
+        lhs: &ast::Expr,
+        rhs: &ast::Expr,
+        span: eql::Span,
+    ) -> (NodeId, Ty) {
         let (a, lty) = self.value(lhs);
         let (b, rty) = self.value(rhs);
         for (ty, side) in [(lty, lhs), (rty, rhs)] {
@@ -424,7 +475,14 @@ impl<'s, 't> Compiler<'s, 't> {
         (self.push(Node::Arith { op, lhs: a, rhs: b }), ty)
     }
 
-    fn matcher(&mut self, op: MatchOp, case_insensitive: bool, lhs: &ast::Expr, patterns: &[ast::Expr], span: eql::Span) -> (NodeId, Ty) {
+    fn matcher(
+        &mut self,
+        op: MatchOp,
+        case_insensitive: bool,
+        lhs: &ast::Expr,
+        patterns: &[ast::Expr],
+        span: eql::Span,
+    ) -> (NodeId, Ty) {
         let (l, lty) = self.value(lhs);
         if matches!(lty, Ty::Int | Ty::Float | Ty::Bool | Ty::Date) {
             self.error(
@@ -448,7 +506,11 @@ impl<'s, 't> Compiler<'s, 't> {
                     }
                 }
                 _ => {
-                    self.error(E_NOT_CONSTANT, p.span, "a pattern must be a constant string");
+                    self.error(
+                        E_NOT_CONSTANT,
+                        p.span,
+                        "a pattern must be a constant string",
+                    );
                     continue;
                 }
             };
@@ -524,7 +586,13 @@ impl<'s, 't> Compiler<'s, 't> {
         })
     }
 
-    fn call(&mut self, name: &str, case_insensitive: bool, args: &[ast::Expr], span: eql::Span) -> (NodeId, Ty) {
+    fn call(
+        &mut self,
+        name: &str,
+        case_insensitive: bool,
+        args: &[ast::Expr],
+        span: eql::Span,
+    ) -> (NodeId, Ty) {
         let Some((func, min, max)) = lookup_function(name) else {
             self.error(E_FUNCTION, span, format!("unknown function `{name}`"));
             return (self.push(Node::Lit(Value::Null)), Ty::Any);
@@ -538,15 +606,26 @@ impl<'s, 't> Compiler<'s, 't> {
             self.error(
                 E_FUNCTION,
                 span,
-                format!("`{name}` takes {expected} argument(s), found {}", args.len()),
+                format!(
+                    "`{name}` takes {expected} argument(s), found {}",
+                    args.len()
+                ),
             );
         }
         let insensitive_ok = matches!(
             func,
-            Func::Between | Func::EndsWith | Func::IndexOf | Func::StartsWith | Func::StringContains
+            Func::Between
+                | Func::EndsWith
+                | Func::IndexOf
+                | Func::StartsWith
+                | Func::StringContains
         );
         if case_insensitive && !insensitive_ok {
-            self.error(E_FUNCTION, span, format!("`{name}` has no case-insensitive `~` form"));
+            self.error(
+                E_FUNCTION,
+                span,
+                format!("`{name}` has no case-insensitive `~` form"),
+            );
         }
         let compiled: Vec<(NodeId, Ty)> = args.iter().map(|a| self.value(a)).collect();
         let arg_ty = |i: usize| compiled.get(i).map_or(Ty::Null, |(_, t)| *t);
@@ -563,7 +642,11 @@ impl<'s, 't> Compiler<'s, 't> {
                 self.error(
                     E_TYPE_MISMATCH,
                     arg_span(i),
-                    format!("argument {} of `{name}` must be a string, found {}", i + 1, ty.name()),
+                    format!(
+                        "argument {} of `{name}` must be a string, found {}",
+                        i + 1,
+                        ty.name()
+                    ),
                 );
             }
         }
@@ -580,24 +663,41 @@ impl<'s, 't> Compiler<'s, 't> {
                 self.error(
                     E_TYPE_MISMATCH,
                     arg_span(i),
-                    format!("argument {} of `{name}` must be a number, found {}", i + 1, ty.name()),
+                    format!(
+                        "argument {} of `{name}` must be a number, found {}",
+                        i + 1,
+                        ty.name()
+                    ),
                 );
             }
         }
         if func == Func::CidrMatch {
             let ty = arg_ty(0);
-            if !matches!(ty, Ty::Ip | Ty::Any | Ty::Null | Ty::Str) || (ty == Ty::Str && self.schema.is_strict() && args.first().is_some_and(is_field)) {
+            if !matches!(ty, Ty::Ip | Ty::Any | Ty::Null | Ty::Str)
+                || (ty == Ty::Str && self.schema.is_strict() && args.first().is_some_and(is_field))
+            {
                 self.error(
                     E_TYPE_MISMATCH,
                     arg_span(0),
-                    format!("first argument of `cidrMatch` must be an ip, found {}", ty.name()),
+                    format!(
+                        "first argument of `cidrMatch` must be an ip, found {}",
+                        ty.name()
+                    ),
                 );
             }
             for (i, a) in args.iter().enumerate().skip(1) {
                 match self.fold(a) {
                     Some(Value::Str(s)) if super::functions::parse_cidr(&s).is_some() => {}
-                    Some(_) => self.error(E_PATTERN, a.span, format!("argument {} of `cidrMatch` is not a CIDR block", i + 1)),
-                    None => self.error(E_NOT_CONSTANT, a.span, "cidrMatch needs constant CIDR blocks"),
+                    Some(_) => self.error(
+                        E_PATTERN,
+                        a.span,
+                        format!("argument {} of `cidrMatch` is not a CIDR block", i + 1),
+                    ),
+                    None => self.error(
+                        E_NOT_CONSTANT,
+                        a.span,
+                        "cidrMatch needs constant CIDR blocks",
+                    ),
                 }
             }
         }
@@ -633,7 +733,9 @@ impl<'s, 't> Compiler<'s, 't> {
 /// fields as numbers, IP text in canonical form. `Ok(None)`: use as is.
 fn coerce_constant(ty: Ty, v: &Value) -> Result<Option<Value>, String> {
     match (ty, v) {
-        (Ty::Str, Value::Int(_) | Value::Float(_) | Value::Bool(_)) => Ok(Some(Value::Str(Arc::from(v.to_string())))),
+        (Ty::Str, Value::Int(_) | Value::Float(_) | Value::Bool(_)) => {
+            Ok(Some(Value::Str(Arc::from(v.to_string()))))
+        }
         (Ty::Ip, Value::Str(s)) => match canonical_ip(s) {
             Some(c) => Ok(Some(Value::Str(Arc::from(c)))),
             None => Err(format!("`{s}` is not an IP address")),
@@ -642,14 +744,20 @@ fn coerce_constant(ty: Ty, v: &Value) -> Result<Option<Value>, String> {
             Ok(i) => Ok(Some(Value::Int(i))),
             Err(_) => match s.trim().parse::<f64>() {
                 Ok(f) => Ok(Some(Value::Float(f))),
-                Err(_) => Err(format!("cannot compare a number field with the string \"{s}\"")),
+                Err(_) => Err(format!(
+                    "cannot compare a number field with the string \"{s}\""
+                )),
             },
         },
-        (Ty::Int | Ty::Float, Value::Bool(_)) => Err("cannot compare a number field with a boolean".into()),
+        (Ty::Int | Ty::Float, Value::Bool(_)) => {
+            Err("cannot compare a number field with a boolean".into())
+        }
         (Ty::Bool, Value::Str(s)) => match s.as_ref() {
             "true" => Ok(Some(Value::Bool(true))),
             "false" => Ok(Some(Value::Bool(false))),
-            _ => Err(format!("cannot compare a boolean field with the string \"{s}\"")),
+            _ => Err(format!(
+                "cannot compare a boolean field with the string \"{s}\""
+            )),
         },
         _ => Ok(None),
     }
@@ -690,7 +798,9 @@ fn is_foldable(expr: &ast::Expr) -> bool {
         ExprKind::Field(_) => false,
         ExprKind::Not(e) | ExprKind::Neg(e) => is_foldable(e),
         ExprKind::Binary { lhs, rhs, .. } => is_foldable(lhs) && is_foldable(rhs),
-        ExprKind::Match { lhs, patterns, .. } => is_foldable(lhs) && patterns.iter().all(is_foldable),
+        ExprKind::Match { lhs, patterns, .. } => {
+            is_foldable(lhs) && patterns.iter().all(is_foldable)
+        }
         ExprKind::In { lhs, list, .. } => is_foldable(lhs) && list.iter().all(is_foldable),
         ExprKind::Call { args, .. } => args.iter().all(is_foldable),
     }

@@ -26,9 +26,15 @@ pub(crate) fn matches(expr: &CompiledExpr, id: NodeId, event: &Event) -> bool {
         Some(Node::Or(a, b)) => matches(expr, *a, event) || matches(expr, *b, event),
         Some(Node::Not(a)) => !matches(expr, *a, event),
         Some(Node::Lit(v)) => v.as_bool() == Some(true),
-        Some(Node::Leaf { expr: inner, fields }) => leaf_matches(expr, *inner, fields, event),
+        Some(Node::Leaf {
+            expr: inner,
+            fields,
+        }) => leaf_matches(expr, *inner, fields, event),
         Some(_) => {
-            let env = Env { values: SmallVec::new(), event };
+            let env = Env {
+                values: SmallVec::new(),
+                event,
+            };
             truthy(&eval(expr, id, &env))
         }
         None => false,
@@ -46,7 +52,12 @@ pub(crate) struct Env<'e> {
 }
 
 /// A leaf matches when some choice of one value per field occurrence makes it true.
-fn leaf_matches(expr: &CompiledExpr, inner: NodeId, fields: &[crate::field::FieldId], event: &Event) -> bool {
+fn leaf_matches(
+    expr: &CompiledExpr,
+    inner: NodeId,
+    fields: &[crate::field::FieldId],
+    event: &Event,
+) -> bool {
     let all: SmallVec<[&Value; 4]> = fields.iter().map(|f| event.get(*f)).collect();
     if all.iter().all(|v| !matches!(v, Value::List(_))) {
         let env = Env { values: all, event };
@@ -96,15 +107,23 @@ fn leaf_matches(expr: &CompiledExpr, inner: NodeId, fields: &[crate::field::Fiel
 /// values; otherwise each field reads as its first (smallest) value, as a script does.
 pub(crate) fn value(expr: &CompiledExpr, id: NodeId, event: &Event) -> Value {
     match node(expr, id) {
-        Some(Node::Field { id: f, index: None, .. }) => event.get(*f).clone(),
-        Some(Node::Leaf { expr: inner, fields }) => {
+        Some(Node::Field {
+            id: f, index: None, ..
+        }) => event.get(*f).clone(),
+        Some(Node::Leaf {
+            expr: inner,
+            fields,
+        }) => {
             let values = fields.iter().map(|f| script_value(event.get(*f))).collect();
             let env = Env { values, event };
             eval(expr, *inner, &env).into_owned()
         }
         Some(Node::And(..) | Node::Or(..) | Node::Not(..)) => Value::Bool(matches(expr, id, event)),
         _ => {
-            let env = Env { values: SmallVec::new(), event };
+            let env = Env {
+                values: SmallVec::new(),
+                event,
+            };
             eval(expr, id, &env).into_owned()
         }
     }
@@ -214,14 +233,19 @@ pub(crate) fn eval<'a>(expr: &'a CompiledExpr, id: NodeId, env: &Env<'a>) -> Cow
                     Some(false) => {}
                 }
             }
-            Cow::Owned(if saw_null { Value::Null } else { Value::Bool(false) })
+            Cow::Owned(if saw_null {
+                Value::Null
+            } else {
+                Value::Bool(false)
+            })
         }
         Node::Call {
             func,
             case_insensitive,
             args,
         } => {
-            let values: SmallVec<[Cow<Value>; 4]> = args.iter().map(|a| eval(expr, *a, env)).collect();
+            let values: SmallVec<[Cow<Value>; 4]> =
+                args.iter().map(|a| eval(expr, *a, env)).collect();
             let refs: SmallVec<[&Value; 4]> = values.iter().map(|v| v.as_ref()).collect();
             Cow::Owned(functions::call(*func, *case_insensitive, &refs))
         }
@@ -243,9 +267,10 @@ fn in_set(set: &InSet, v: &Value) -> Value {
                 set.strings.contains(s.as_ref())
             }
         }
-        Value::Int(i) => set.ints.contains(i) || set.floats.iter().any(|f| *f == *i as f64),
+        Value::Int(i) => set.ints.contains(i) || set.floats.contains(&(*i as f64)),
         Value::Float(f) => {
-            set.floats.contains(f) || (f.fract() == 0.0 && f.abs() < 9.2e18 && set.ints.contains(&(*f as i64)))
+            set.floats.contains(f)
+                || (f.fract() == 0.0 && f.abs() < 9.2e18 && set.ints.contains(&(*f as i64)))
         }
         Value::Bool(b) => set.bools[usize::from(*b)],
         Value::List(_) => false,

@@ -167,7 +167,11 @@ fn between(s: &Value, left: &Value, right: &Value, greedy: &Value, ci: bool) -> 
     let (hay, l, r): (Cow<str>, Cow<str>, Cow<str>) = if ci {
         (lower(s), lower(left), lower(right))
     } else {
-        (Cow::Borrowed(s.as_ref()), Cow::Borrowed(left.as_ref()), Cow::Borrowed(right.as_ref()))
+        (
+            Cow::Borrowed(s.as_ref()),
+            Cow::Borrowed(left.as_ref()),
+            Cow::Borrowed(right.as_ref()),
+        )
     };
     if hay.len() != s.len() {
         return Value::Null;
@@ -179,7 +183,9 @@ fn between(s: &Value, left: &Value, right: &Value, greedy: &Value, ci: bool) -> 
     let end = if greedy {
         hay.rfind(r.as_ref())
     } else {
-        hay.get(start..).and_then(|rest| rest.find(r.as_ref())).map(|i| i + start)
+        hay.get(start..)
+            .and_then(|rest| rest.find(r.as_ref()))
+            .map(|i| i + start)
     };
     match end {
         Some(end) if end >= start => Value::str(s.get(start..end).unwrap_or("")),
@@ -279,9 +285,14 @@ fn to_number(s: &Value, base: &Value) -> Value {
 fn parse_decimal(s: &str) -> Value {
     let body = s.strip_prefix('-').unwrap_or(s);
     let valid = !body.is_empty()
-        && body.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'E' || b == b'e' || b == b'-' || b == b'+')
+        && body.bytes().all(|b| {
+            b.is_ascii_digit() || b == b'.' || b == b'E' || b == b'e' || b == b'-' || b == b'+'
+        })
         && body.bytes().filter(|b| *b == b'.').count() <= 1
-        && body.as_bytes().first().is_some_and(|b| b.is_ascii_digit() || *b == b'.');
+        && body
+            .as_bytes()
+            .first()
+            .is_some_and(|b| b.is_ascii_digit() || *b == b'.');
     if !valid {
         return Value::Null;
     }
@@ -321,12 +332,12 @@ pub fn parse_cidr(s: &str) -> Option<ipnet::IpNet> {
 }
 
 fn net_contains(net: &ipnet::IpNet, ip: IpAddr) -> bool {
-        match (net, normalize_ip(ip)) {
-            (ipnet::IpNet::V4(n), IpAddr::V4(a)) => n.contains(&a),
-            (ipnet::IpNet::V6(n), IpAddr::V6(a)) => n.contains(&a),
-            (ipnet::IpNet::V6(n), IpAddr::V4(a)) => n.contains(&a.to_ipv6_mapped()),
-            (ipnet::IpNet::V4(_), IpAddr::V6(_)) => false,
-        }
+    match (net, normalize_ip(ip)) {
+        (ipnet::IpNet::V4(n), IpAddr::V4(a)) => n.contains(&a),
+        (ipnet::IpNet::V6(n), IpAddr::V6(a)) => n.contains(&a),
+        (ipnet::IpNet::V6(n), IpAddr::V4(a)) => n.contains(&a.to_ipv6_mapped()),
+        (ipnet::IpNet::V4(_), IpAddr::V6(_)) => false,
+    }
 }
 
 /// IPv4-mapped IPv6 addresses are IPv4, as Elasticsearch stores them.
@@ -416,7 +427,9 @@ fn parse_version(s: &str) -> Option<Version<'_>> {
     let pre = match pre {
         Some(p) => {
             let ids: Vec<&str> = p.split('.').collect();
-            if ids.iter().any(|id| id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')) {
+            if ids.iter().any(|id| {
+                id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            }) {
                 return None;
             }
             Some(ids)
@@ -436,38 +449,122 @@ mod tests {
 
     #[test]
     fn arithmetic() {
-        assert_eq!(arith(ArithOp::Div, &Value::Int(83), &Value::Int(2)), Value::Int(41));
-        assert_eq!(arith(ArithOp::Div, &Value::Int(-7), &Value::Int(2)), Value::Int(-3));
-        assert_eq!(arith(ArithOp::Mod, &Value::Int(-7), &Value::Int(2)), Value::Int(-1));
-        assert_eq!(arith(ArithOp::Div, &Value::Int(1), &Value::Float(2.0)), Value::Float(0.5));
-        assert_eq!(arith(ArithOp::Div, &Value::Int(1), &Value::Int(0)), Value::Null);
-        assert_eq!(arith(ArithOp::Add, &Value::Int(i64::MAX), &Value::Int(1)), Value::Null);
-        assert_eq!(arith(ArithOp::Mod, &Value::Int(i64::MIN), &Value::Int(-1)), Value::Null);
-        assert_eq!(arith(ArithOp::Add, &Value::Null, &Value::Int(1)), Value::Null);
+        assert_eq!(
+            arith(ArithOp::Div, &Value::Int(83), &Value::Int(2)),
+            Value::Int(41)
+        );
+        assert_eq!(
+            arith(ArithOp::Div, &Value::Int(-7), &Value::Int(2)),
+            Value::Int(-3)
+        );
+        assert_eq!(
+            arith(ArithOp::Mod, &Value::Int(-7), &Value::Int(2)),
+            Value::Int(-1)
+        );
+        assert_eq!(
+            arith(ArithOp::Div, &Value::Int(1), &Value::Float(2.0)),
+            Value::Float(0.5)
+        );
+        assert_eq!(
+            arith(ArithOp::Div, &Value::Int(1), &Value::Int(0)),
+            Value::Null
+        );
+        assert_eq!(
+            arith(ArithOp::Add, &Value::Int(i64::MAX), &Value::Int(1)),
+            Value::Null
+        );
+        assert_eq!(
+            arith(ArithOp::Mod, &Value::Int(i64::MIN), &Value::Int(-1)),
+            Value::Null
+        );
+        assert_eq!(
+            arith(ArithOp::Add, &Value::Null, &Value::Int(1)),
+            Value::Null
+        );
     }
 
     #[test]
     fn string_functions() {
-        assert_eq!(call(Func::Substring, false, &[&s("hello"), &Value::Int(-3)]), s("llo"));
-        assert_eq!(call(Func::Substring, false, &[&s("hello"), &Value::Int(1), &Value::Int(-1)]), s("ell"));
-        assert_eq!(call(Func::Substring, false, &[&s("hello"), &Value::Int(4), &Value::Int(2)]), s(""));
-        assert_eq!(call(Func::Substring, false, &[&s("hello"), &Value::Null]), s("hello"));
-        assert_eq!(call(Func::IndexOf, false, &[&s("explorer.exe"), &s("plore")]), Value::Int(2));
-        assert_eq!(call(Func::IndexOf, false, &[&s("explorer.exe"), &s("plore"), &Value::Int(100)]), Value::Null);
-        assert_eq!(call(Func::IndexOf, false, &[&s("explorer.exe"), &s("PLORE")]), Value::Null);
-        assert_eq!(call(Func::IndexOf, true, &[&s("explorer.exe"), &s("PLORE")]), Value::Int(2));
-        assert_eq!(call(Func::IndexOf, false, &[&s("abc"), &s(""), &Value::Int(3)]), Value::Int(3));
+        assert_eq!(
+            call(Func::Substring, false, &[&s("hello"), &Value::Int(-3)]),
+            s("llo")
+        );
+        assert_eq!(
+            call(
+                Func::Substring,
+                false,
+                &[&s("hello"), &Value::Int(1), &Value::Int(-1)]
+            ),
+            s("ell")
+        );
+        assert_eq!(
+            call(
+                Func::Substring,
+                false,
+                &[&s("hello"), &Value::Int(4), &Value::Int(2)]
+            ),
+            s("")
+        );
+        assert_eq!(
+            call(Func::Substring, false, &[&s("hello"), &Value::Null]),
+            s("hello")
+        );
+        assert_eq!(
+            call(Func::IndexOf, false, &[&s("explorer.exe"), &s("plore")]),
+            Value::Int(2)
+        );
+        assert_eq!(
+            call(
+                Func::IndexOf,
+                false,
+                &[&s("explorer.exe"), &s("plore"), &Value::Int(100)]
+            ),
+            Value::Null
+        );
+        assert_eq!(
+            call(Func::IndexOf, false, &[&s("explorer.exe"), &s("PLORE")]),
+            Value::Null
+        );
+        assert_eq!(
+            call(Func::IndexOf, true, &[&s("explorer.exe"), &s("PLORE")]),
+            Value::Int(2)
+        );
+        assert_eq!(
+            call(Func::IndexOf, false, &[&s("abc"), &s(""), &Value::Int(3)]),
+            Value::Int(3)
+        );
         assert_eq!(call(Func::Length, false, &[&s("héllo😀")]), Value::Int(7));
-        assert_eq!(call(Func::Concat, false, &[&s("a"), &Value::Int(1), &Value::Float(2.0)]), s("a12.0"));
-        assert_eq!(call(Func::Concat, false, &[&s("a"), &Value::Null]), Value::Null);
-        assert_eq!(call(Func::StringContains, false, &[&s("abc"), &s("")]), Value::Bool(false));
-        assert_eq!(call(Func::StartsWith, true, &[&s("ABC"), &s("ab")]), Value::Bool(true));
-        assert_eq!(call(Func::EndsWith, false, &[&s("ABC"), &s("bc")]), Value::Bool(false));
+        assert_eq!(
+            call(
+                Func::Concat,
+                false,
+                &[&s("a"), &Value::Int(1), &Value::Float(2.0)]
+            ),
+            s("a12.0")
+        );
+        assert_eq!(
+            call(Func::Concat, false, &[&s("a"), &Value::Null]),
+            Value::Null
+        );
+        assert_eq!(
+            call(Func::StringContains, false, &[&s("abc"), &s("")]),
+            Value::Bool(false)
+        );
+        assert_eq!(
+            call(Func::StartsWith, true, &[&s("ABC"), &s("ab")]),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            call(Func::EndsWith, false, &[&s("ABC"), &s("bc")]),
+            Value::Bool(false)
+        );
     }
 
     #[test]
     fn between_cases() {
-        let b = |x: &str, l: &str, r: &str, g: bool, ci: bool| call(Func::Between, ci, &[&s(x), &s(l), &s(r), &Value::Bool(g)]);
+        let b = |x: &str, l: &str, r: &str, g: bool, ci: bool| {
+            call(Func::Between, ci, &[&s(x), &s(l), &s(r), &Value::Bool(g)])
+        };
         assert_eq!(b("a-b-c-d", "-", "-", false, false), s("b"));
         assert_eq!(b("a-b-c-d", "-", "-", true, false), s("b-c"));
         assert_eq!(b("abc", "x", "c", false, false), s(""));
@@ -478,25 +575,57 @@ mod tests {
 
     #[test]
     fn numbers() {
-        assert_eq!(call(Func::Number, false, &[&s("0x32"), &Value::Int(16)]), Value::Int(50));
+        assert_eq!(
+            call(Func::Number, false, &[&s("0x32"), &Value::Int(16)]),
+            Value::Int(50)
+        );
         assert_eq!(call(Func::Number, false, &[&s("0x32")]), Value::Int(50));
         assert_eq!(call(Func::Number, false, &[&s("32")]), Value::Int(32));
         assert_eq!(call(Func::Number, false, &[&s("3.5")]), Value::Float(3.5));
         assert_eq!(call(Func::Number, false, &[&s("-12")]), Value::Int(-12));
         assert_eq!(call(Func::Number, false, &[&s("abc")]), Value::Null);
-        assert_eq!(call(Func::Number, false, &[&s("z"), &Value::Int(36)]), Value::Int(35));
+        assert_eq!(
+            call(Func::Number, false, &[&s("z"), &Value::Int(36)]),
+            Value::Int(35)
+        );
         assert_eq!(call(Func::String, false, &[&Value::Int(5)]), s("5"));
     }
 
     #[test]
     fn cidr() {
         let ip = s("10.6.48.157");
-        assert_eq!(call(Func::CidrMatch, false, &[&ip, &s("10.6.48.157/8")]), Value::Bool(true));
-        assert_eq!(call(Func::CidrMatch, false, &[&ip, &s("192.168.0.0/16"), &s("10.6.48.157")]), Value::Bool(true));
-        assert_eq!(call(Func::CidrMatch, false, &[&ip, &s("192.168.0.0/16")]), Value::Bool(false));
-        assert_eq!(call(Func::CidrMatch, false, &[&Value::Null, &s("0.0.0.0/0")]), Value::Null);
-        assert_eq!(call(Func::CidrMatch, false, &[&s("::ffff:10.0.0.1"), &s("10.0.0.0/8")]), Value::Bool(true));
-        assert_eq!(call(Func::CidrMatch, false, &[&s("fe80::1"), &s("fe80::/10")]), Value::Bool(true));
+        assert_eq!(
+            call(Func::CidrMatch, false, &[&ip, &s("10.6.48.157/8")]),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            call(
+                Func::CidrMatch,
+                false,
+                &[&ip, &s("192.168.0.0/16"), &s("10.6.48.157")]
+            ),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            call(Func::CidrMatch, false, &[&ip, &s("192.168.0.0/16")]),
+            Value::Bool(false)
+        );
+        assert_eq!(
+            call(Func::CidrMatch, false, &[&Value::Null, &s("0.0.0.0/0")]),
+            Value::Null
+        );
+        assert_eq!(
+            call(
+                Func::CidrMatch,
+                false,
+                &[&s("::ffff:10.0.0.1"), &s("10.0.0.0/8")]
+            ),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            call(Func::CidrMatch, false, &[&s("fe80::1"), &s("fe80::/10")]),
+            Value::Bool(true)
+        );
     }
 
     #[test]
@@ -505,14 +634,20 @@ mod tests {
         assert_eq!(compare_versions("1.2.4-SNAPSHOT", "1.5.0"), Ordering::Less);
         assert_eq!(compare_versions("1.5.0-alpha", "1.5.0"), Ordering::Less);
         assert_eq!(compare_versions("bad", "1.5.0"), Ordering::Greater);
-        assert_eq!(compare_versions("1.0.0-alpha.1", "1.0.0-alpha.beta"), Ordering::Less);
+        assert_eq!(
+            compare_versions("1.0.0-alpha.1", "1.0.0-alpha.beta"),
+            Ordering::Less
+        );
         assert_eq!(compare_versions("1.0.0+build", "1.0.0"), Ordering::Equal);
     }
 
     #[test]
     fn ips() {
         assert_eq!(compare_ips("10.0.0.2", "10.0.0.10"), Some(Ordering::Less));
-        assert_eq!(compare_ips("::ffff:10.0.0.1", "10.0.0.1"), Some(Ordering::Equal));
+        assert_eq!(
+            compare_ips("::ffff:10.0.0.1", "10.0.0.1"),
+            Some(Ordering::Equal)
+        );
         assert_eq!(compare_ips("x", "10.0.0.1"), None);
     }
 }

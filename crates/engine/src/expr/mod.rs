@@ -217,7 +217,10 @@ pub(crate) struct InSet {
 
 /// Compiles a condition against a schema, registering the fields it reads.
 /// Convenience wrapper used by tests and callers without their own table.
-pub fn compile_standalone(expr: &ast::Expr, schema: &Schema) -> Result<(CompiledExpr, FieldTable), Vec<eql::Diagnostic>> {
+pub fn compile_standalone(
+    expr: &ast::Expr,
+    schema: &Schema,
+) -> Result<(CompiledExpr, FieldTable), Vec<eql::Diagnostic>> {
     let mut table = FieldTable::with_defaults(schema);
     let compiled = compile_condition(expr, schema, &mut table)?;
     Ok((compiled, table))

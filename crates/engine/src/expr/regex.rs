@@ -33,7 +33,10 @@ pub fn lucene_to_regex(pattern: &str) -> Result<String, String> {
             }
             '{' => {
                 let start = i;
-                while chars.get(i).is_some_and(|c| c.is_ascii_digit() || *c == ',') {
+                while chars
+                    .get(i)
+                    .is_some_and(|c| c.is_ascii_digit() || *c == ',')
+                {
                     i += 1;
                 }
                 if chars.get(i) != Some(&'}') || i == start {
@@ -158,8 +161,12 @@ fn numeric_range(body: &str) -> Result<String, String> {
     let (lo, hi) = body
         .split_once('-')
         .ok_or_else(|| format!("invalid numeric range `<{body}>`"))?;
-    let lo: u64 = lo.parse().map_err(|_| format!("invalid numeric range `<{body}>`"))?;
-    let hi: u64 = hi.parse().map_err(|_| format!("invalid numeric range `<{body}>`"))?;
+    let lo: u64 = lo
+        .parse()
+        .map_err(|_| format!("invalid numeric range `<{body}>`"))?;
+    let hi: u64 = hi
+        .parse()
+        .map_err(|_| format!("invalid numeric range `<{body}>`"))?;
     if lo > hi || hi - lo > 10_000 {
         return Err(format!("unsupported numeric range `<{body}>`"));
     }

@@ -12,7 +12,8 @@ const OPTS: EventOptions = EventOptions {
 };
 
 fn condition(text: &str) -> ast::Expr {
-    let query = eql::parse(&format!("any where {text}")).unwrap_or_else(|e| panic!("parse {text}: {e:?}"));
+    let query =
+        eql::parse(&format!("any where {text}")).unwrap_or_else(|e| panic!("parse {text}: {e:?}"));
     match query.body {
         ast::QueryBody::Event(e) => e.condition,
         other => panic!("not an event query: {other:?}"),
@@ -22,7 +23,8 @@ fn condition(text: &str) -> ast::Expr {
 /// Evaluates `cond` over `doc` with `schema`.
 fn eval_with(schema: &Schema, cond: &str, doc: &serde_json::Value) -> bool {
     let mut table = FieldTable::with_defaults(schema);
-    let compiled = compile_condition(&condition(cond), schema, &mut table).unwrap_or_else(|e| panic!("{cond}: {e:?}"));
+    let compiled = compile_condition(&condition(cond), schema, &mut table)
+        .unwrap_or_else(|e| panic!("{cond}: {e:?}"));
     let event = table.parse_event(&doc.to_string(), &OPTS).unwrap();
     compiled.matches(&event)
 }
@@ -67,7 +69,10 @@ fn colon_is_case_insensitive_wildcard() {
     assert!(check(r#"p : "c:\\windows\\*\\cmd.EXE""#, doc.clone()));
     assert!(check(r#"p : ("x", "*cmd.exe")"#, doc.clone()));
     assert!(!check(r#"p : "*cmd""#, doc.clone()));
-    assert!(check(r#"p : "c:\\windows\\system32\\cmd.ex?""#, doc.clone()));
+    assert!(check(
+        r#"p : "c:\\windows\\system32\\cmd.ex?""#,
+        doc.clone()
+    ));
     assert!(check(r#"p like~ "*CMD.EXE""#, doc.clone()));
     assert!(!check(r#"p like "*cmd.exe""#, doc.clone()));
     assert!(check(r#"p like "*CMD.exe""#, doc.clone()));
@@ -130,10 +135,16 @@ fn multi_valued_fields_match_any_element() {
     assert!(!check(r#"tags != "a""#, doc.clone()));
     assert!(check(r#"tags != "c""#, doc.clone()));
     // Scripts iterate the values too.
-    assert!(check(r#"length(tags) == 1 and startsWith(tags, "b")"#, doc.clone()));
+    assert!(check(
+        r#"length(tags) == 1 and startsWith(tags, "b")"#,
+        doc.clone()
+    ));
     assert!(check("n + 1 == 11", doc.clone()));
     // Arrays of objects flatten.
-    assert!(check(r#"p.name == "y""#, json!({"p": [{"name": "x"}, {"name": "y"}]})));
+    assert!(check(
+        r#"p.name == "y""#,
+        json!({"p": [{"name": "x"}, {"name": "y"}]})
+    ));
 }
 
 #[test]
@@ -144,8 +155,14 @@ fn arithmetic() {
     assert!(check("id / 2.0 == 41.5", doc.clone()));
     assert!(check("f * 2 == 5", doc.clone()));
     assert!(check("-id == -83", doc.clone()));
-    assert!(check("add(id, 1) == 84 and subtract(id, 3) == 80", doc.clone()));
-    assert!(check("multiply(id, 2) == 166 and divide(id, 2) == 41 and modulo(id, 2) == 1", doc.clone()));
+    assert!(check(
+        "add(id, 1) == 84 and subtract(id, 3) == 80",
+        doc.clone()
+    ));
+    assert!(check(
+        "multiply(id, 2) == 166 and divide(id, 2) == 41 and modulo(id, 2) == 1",
+        doc.clone()
+    ));
     // Overflow and integer division by zero give null, never a panic.
     assert!(!check("id * 9223372036854775807 > 0", doc.clone()));
     assert!(!check("id / 0 == 0", doc.clone()));
@@ -155,17 +172,38 @@ fn arithmetic() {
 #[test]
 fn string_functions() {
     let doc = json!({"f": "explorer.exe", "e": ""});
-    assert!(check(r#"startsWith(f, "explorer") and not startsWith(f, "EXPLORER")"#, doc.clone()));
-    assert!(check(r#"startsWith~(f, "EXPLORER") and endsWith~(f, ".EXE")"#, doc.clone()));
-    assert!(check(r#"stringContains(f, "plore") and stringContains~(f, "PLORE")"#, doc.clone()));
-    assert!(check(r#"indexOf(f, "plore") == 2 and indexOf(f, "x") == 1 and indexOf(f, "plore", 3) == null"#, doc.clone()));
+    assert!(check(
+        r#"startsWith(f, "explorer") and not startsWith(f, "EXPLORER")"#,
+        doc.clone()
+    ));
+    assert!(check(
+        r#"startsWith~(f, "EXPLORER") and endsWith~(f, ".EXE")"#,
+        doc.clone()
+    ));
+    assert!(check(
+        r#"stringContains(f, "plore") and stringContains~(f, "PLORE")"#,
+        doc.clone()
+    ));
+    assert!(check(
+        r#"indexOf(f, "plore") == 2 and indexOf(f, "x") == 1 and indexOf(f, "plore", 3) == null"#,
+        doc.clone()
+    ));
     assert!(check(r#"indexOf~(f, "PLORE") == 2"#, doc.clone()));
     assert!(check(r#"length(f) == 12 and length(e) == 0"#, doc.clone()));
-    assert!(check(r#"substring(f, -4) == ".exe" and substring(f, 0, 3) == "exp""#, doc.clone()));
+    assert!(check(
+        r#"substring(f, -4) == ".exe" and substring(f, 0, 3) == "exp""#,
+        doc.clone()
+    ));
     assert!(check(r#"between(f, "ex", ".") == "plorer""#, doc.clone()));
-    assert!(check(r#"concat(f, "-", 1) == "explorer.exe-1""#, doc.clone()));
+    assert!(check(
+        r#"concat(f, "-", 1) == "explorer.exe-1""#,
+        doc.clone()
+    ));
     assert!(check(r#"string(length(f)) == "12""#, doc.clone()));
-    assert!(check(r#"number("0x32", 16) == 50 and number("12") == 12"#, doc));
+    assert!(check(
+        r#"number("0x32", 16) == 50 and number("12") == 12"#,
+        doc
+    ));
 }
 
 #[test]
@@ -175,16 +213,32 @@ fn typed_fields() {
     }}))
     .unwrap();
     let doc = json!({"ip": "10.6.48.157", "v": "1.11.3", "k": "12", "n": "40"});
-    assert!(eval_with(&schema, r#"cidrMatch(ip, "10.6.48.157/8")"#, &doc));
-    assert!(eval_with(&schema, r#"cidrMatch(ip, "192.168.0.0/16", "10.0.0.0/8")"#, &doc));
-    assert!(!eval_with(&schema, r#"cidrMatch(ip, "192.168.0.0/16")"#, &doc));
+    assert!(eval_with(
+        &schema,
+        r#"cidrMatch(ip, "10.6.48.157/8")"#,
+        &doc
+    ));
+    assert!(eval_with(
+        &schema,
+        r#"cidrMatch(ip, "192.168.0.0/16", "10.0.0.0/8")"#,
+        &doc
+    ));
+    assert!(!eval_with(
+        &schema,
+        r#"cidrMatch(ip, "192.168.0.0/16")"#,
+        &doc
+    ));
     assert!(eval_with(&schema, r#"ip == "10.6.48.157""#, &doc));
     assert!(eval_with(&schema, r#"ip == "::ffff:10.6.48.157""#, &doc));
     assert!(eval_with(&schema, r#"ip > "10.6.48.20""#, &doc));
     assert!(eval_with(&schema, r#"v > "1.5.0""#, &doc));
     assert!(!eval_with(&schema, r#"v < "1.5.0""#, &doc));
     assert!(!eval_with(&schema, r#"v < "1.5.0""#, &json!({"v": "bad"})));
-    assert!(eval_with(&schema, r#"v < "1.5.0""#, &json!({"v": "1.2.4-SNAPSHOT"})));
+    assert!(eval_with(
+        &schema,
+        r#"v < "1.5.0""#,
+        &json!({"v": "1.2.4-SNAPSHOT"})
+    ));
     // A number against a keyword field compares as its text, as a term query does.
     assert!(eval_with(&schema, "k == 12", &doc));
     assert!(eval_with(&schema, "n == 40 and n > 39", &doc));
@@ -196,7 +250,10 @@ fn strict_schema_errors_and_optional_fields() {
         "k": {"type": "keyword"}, "n": {"type": "long"}, "o": {"type": "keyword", "null_value": "NULL"}
     }}))
     .unwrap();
-    assert_eq!(compile_errors(&schema, r#"nope == "x""#), vec!["unknown field `nope`"]);
+    assert_eq!(
+        compile_errors(&schema, r#"nope == "x""#),
+        vec!["unknown field `nope`"]
+    );
     assert!(compile_errors(&schema, r#"?nope == "x""#).is_empty());
     assert!(!eval_with(&schema, r#"?nope == "x""#, &json!({})));
     assert!(eval_with(&schema, "?nope == null", &json!({})));
@@ -218,11 +275,15 @@ fn category_predicate() {
     let schema = Schema::empty();
     let mut table = FieldTable::with_defaults(&schema);
     let query = eql::parse(r#"process where true"#).unwrap();
-    let ast::QueryBody::Event(eq) = &query.body else { panic!() };
+    let ast::QueryBody::Event(eq) = &query.body else {
+        panic!()
+    };
     let stage = compile_event_query(eq, &schema, &mut table).unwrap();
     let parse = |d: serde_json::Value| table.parse_event(&d.to_string(), &OPTS).unwrap();
     assert!(stage.matches(&parse(json!({"event": {"category": "process"}}))));
-    assert!(stage.matches(&parse(json!({"event": {"category": ["network", "process"]}}))));
+    assert!(stage.matches(&parse(
+        json!({"event": {"category": ["network", "process"]}})
+    )));
     assert!(!stage.matches(&parse(json!({"event": {"category": "Process"}}))));
     assert!(!stage.matches(&parse(json!({}))));
     assert_eq!(stage.category(), Some("process"));
@@ -230,9 +291,15 @@ fn category_predicate() {
 
 #[test]
 fn key_values() {
-    assert_eq!(value_of("a", json!({"a": [1, 2]})), Value::List(vec![Value::Int(1), Value::Int(2)]));
+    assert_eq!(
+        value_of("a", json!({"a": [1, 2]})),
+        Value::List(vec![Value::Int(1), Value::Int(2)])
+    );
     assert_eq!(value_of("a", json!({})), Value::Null);
-    assert_eq!(value_of("concat(a, \"x\")", json!({"a": "q"})), Value::str("qx"));
+    assert_eq!(
+        value_of("concat(a, \"x\")", json!({"a": "q"})),
+        Value::str("qx")
+    );
 }
 
 #[test]
@@ -254,8 +321,12 @@ fn arb_value() -> impl Strategy<Value = serde_json::Value> {
 
 fn arb_atom() -> impl Strategy<Value = String> {
     prop_oneof![
-        (prop::sample::select(vec!["x", "y", "z"]), -2i64..2).prop_map(|(f, n)| format!("{f} > {n}")),
-        (prop::sample::select(vec!["x", "y", "z"]), prop::sample::select(vec!["a", "b"]))
+        (prop::sample::select(vec!["x", "y", "z"]), -2i64..2)
+            .prop_map(|(f, n)| format!("{f} > {n}")),
+        (
+            prop::sample::select(vec!["x", "y", "z"]),
+            prop::sample::select(vec!["a", "b"])
+        )
             .prop_map(|(f, s)| format!("{f} : \"{s}\"")),
         prop::sample::select(vec!["x", "y", "z"]).prop_map(|f| format!("{f} == null")),
         prop::sample::select(vec!["x", "y", "z"]).prop_map(|f| format!("length({f}) > 0")),

@@ -5,8 +5,8 @@
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use ahash::AHashSet;
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use regex_automata::meta;
 use regex_automata::util::syntax;
 
@@ -55,7 +55,10 @@ impl Glob {
 
     /// The longest piece: present in every matching value.
     fn key(&self) -> &str {
-        self.pieces.iter().max_by_key(|p| p.len()).map_or("", String::as_str)
+        self.pieces
+            .iter()
+            .max_by_key(|p| p.len())
+            .map_or("", String::as_str)
     }
 
     /// Greedy leftmost matching, exact for patterns whose only wildcard is `*`.
@@ -66,13 +69,19 @@ impl Glob {
         if self.pieces.len() == 1 {
             return s == first;
         }
-        if s.len() < first.len() + last.len() || !s.starts_with(first.as_str()) || !s.ends_with(last.as_str()) {
+        if s.len() < first.len() + last.len()
+            || !s.starts_with(first.as_str())
+            || !s.ends_with(last.as_str())
+        {
             return false;
         }
         let Some(mut middle) = s.get(first.len()..s.len() - last.len()) else {
             return false;
         };
-        let inner = self.pieces.get(1..self.pieces.len() - 1).unwrap_or_default();
+        let inner = self
+            .pieces
+            .get(1..self.pieces.len() - 1)
+            .unwrap_or_default();
         for piece in inner {
             match middle.find(piece.as_str()) {
                 Some(i) => middle = middle.get(i + piece.len()..).unwrap_or(""),
@@ -85,7 +94,10 @@ impl Glob {
 
 impl StringMatcher {
     /// Compiles the patterns; an invalid regexp yields its index and a message.
-    pub fn new(patterns: &[Pattern], case_insensitive: bool) -> Result<StringMatcher, (usize, String)> {
+    pub fn new(
+        patterns: &[Pattern],
+        case_insensitive: bool,
+    ) -> Result<StringMatcher, (usize, String)> {
         let mut exact = AHashSet::new();
         let mut globs = Vec::new();
         let mut regexes = Vec::new();
@@ -94,9 +106,13 @@ impl StringMatcher {
                 Pattern::Wildcard(w) if !w.contains(['*', '?']) => {
                     exact.insert(fold(w, case_insensitive).into_owned().into_boxed_str());
                 }
-                Pattern::Wildcard(w) if !w.contains('?') => globs.push(Glob::new(&fold(w, case_insensitive))),
+                Pattern::Wildcard(w) if !w.contains('?') => {
+                    globs.push(Glob::new(&fold(w, case_insensitive)))
+                }
                 Pattern::Wildcard(w) => regexes.push(wildcard_to_regex(w)),
-                Pattern::Regex(r) => regexes.push(super::regex::lucene_to_regex(r).map_err(|e| (i, e))?),
+                Pattern::Regex(r) => {
+                    regexes.push(super::regex::lucene_to_regex(r).map_err(|e| (i, e))?)
+                }
             }
         }
         let (mut keyed, mut unkeyed, mut keys) = (Vec::new(), Vec::new(), Vec::new());
@@ -116,14 +132,16 @@ impl StringMatcher {
                     // Cheap to build (rules compile in bulk); matching stays linear.
                     .kind(Some(AhoCorasickKind::ContiguousNFA))
                     .build(&keys)
-                    .map_err(|e| (0, format!("too many patterns: {e}")))?)
+                    .map_err(|e| (0, format!("too many patterns: {e}")))?,
+            )
         };
         let anchored: Vec<String> = regexes.iter().map(|r| format!("^(?:{r})$")).collect();
         // Validate now (cheap); build the automaton on first use, since many
         // compiled rules never see a value for this field.
         let syntax_config = syntax::Config::new().case_insensitive(case_insensitive);
         for (i, pattern) in anchored.iter().enumerate() {
-            syntax::parse_with(pattern, &syntax_config).map_err(|e| (i, format!("invalid regular expression: {e}")))?;
+            syntax::parse_with(pattern, &syntax_config)
+                .map_err(|e| (i, format!("invalid regular expression: {e}")))?;
         }
         Ok(StringMatcher {
             case_insensitive,
@@ -143,12 +161,19 @@ impl StringMatcher {
             if self.exact.contains(folded.as_ref()) {
                 return true;
             }
-            if self.unkeyed.iter().any(|i| self.globs.get(*i).is_some_and(|g| g.is_match(&folded))) {
+            if self
+                .unkeyed
+                .iter()
+                .any(|i| self.globs.get(*i).is_some_and(|g| g.is_match(&folded)))
+            {
                 return true;
             }
             if let Some(ac) = &self.prefilter {
                 for m in ac.find_overlapping_iter(folded.as_ref()) {
-                    let glob = self.keyed.get(m.pattern().as_usize()).and_then(|i| self.globs.get(*i));
+                    let glob = self
+                        .keyed
+                        .get(m.pattern().as_usize())
+                        .and_then(|i| self.globs.get(*i));
                     if glob.is_some_and(|g| g.is_match(&folded)) {
                         return true;
                     }
@@ -211,7 +236,10 @@ mod tests {
     use super::*;
 
     fn wc(ps: &[&str], ci: bool) -> StringMatcher {
-        let pats: Vec<Pattern> = ps.iter().map(|p| Pattern::Wildcard(p.to_string())).collect();
+        let pats: Vec<Pattern> = ps
+            .iter()
+            .map(|p| Pattern::Wildcard(p.to_string()))
+            .collect();
         StringMatcher::new(&pats, ci).unwrap()
     }
 

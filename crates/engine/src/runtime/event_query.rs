@@ -47,6 +47,10 @@ impl<T> PipeChain<T> {
 
     /// Passes items through every pipe; what comes out the end goes to `out`.
     pub fn feed(&mut self, items: impl IntoIterator<Item = T>, out: &mut Vec<T>) {
+        if self.stages.is_empty() {
+            out.extend(items);
+            return;
+        }
         for item in items {
             Self::pass(&mut self.stages, 0, item, out);
         }

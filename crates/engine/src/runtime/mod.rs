@@ -59,7 +59,8 @@ impl PartialOrd for JoinKey {
 }
 
 /// The values one key position contributes: multi-valued fields give each distinct
-/// non-null element; null is a key only for an optional (`?field`) key.
+/// non-null element, in doc-values (sorted) order; null is a key only for an optional
+/// (`?field`) key.
 fn key_candidates(value: Value, optional: bool) -> SmallVec<[Value; 2]> {
     let mut out = SmallVec::new();
     match value {
@@ -75,6 +76,8 @@ fn key_candidates(value: Value, optional: bool) -> SmallVec<[Value; 2]> {
                     out.push(item);
                 }
             }
+            // Elasticsearch reads keys from doc values, which are sorted.
+            out.sort_by(|a, b| a.total_cmp(b));
             if out.is_empty() && had_items && optional {
                 out.push(Value::Null);
             }
@@ -477,7 +480,7 @@ mod tests {
         assert_eq!(
             key_candidates(
                 list(vec![
-                    Value::str("a"),
+                    Value::str("b"),
                     Value::Null,
                     Value::str("a"),
                     Value::str("b")

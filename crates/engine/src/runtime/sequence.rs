@@ -41,7 +41,8 @@ pub struct SequenceOutput<E, K> {
     pub order: u64,
 }
 
-/// Where one event matched: `(expanded stage, key)` pairs; `until` keys.
+/// Where one event matched: `(expanded stage, key)` pairs in ascending stage order;
+/// `until` keys.
 #[derive(Debug, Clone)]
 pub struct StageHits<K> {
     pub stages: Vec<(usize, K)>,
@@ -196,15 +197,23 @@ impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
             }
         }
 
-        // Positive stages from last to first.
-        let mut order: Vec<&(usize, K)> = hits
-            .stages
-            .iter()
-            .filter(|(s, _)| !self.spec.missing.get(*s).copied().unwrap_or(true))
-            .collect();
-        order.sort_by_key(|hit| std::cmp::Reverse(hit.0));
-        for (stage, key) in order {
-            self.match_stage(*stage, key, event, ts, counter, out);
+        // Positive stages from last to first (`hits.stages` is in ascending stage order);
+        // the keys of one stage in their given order, which decides the output order of
+        // sequences this event completes.
+        let mut end = hits.stages.len();
+        while end > 0 {
+            let stage = hits.stages.get(end - 1).map_or(0, |h| h.0);
+            let start = hits.stages.get(..end).map_or(0, |hs| {
+                hs.iter().rposition(|h| h.0 != stage).map_or(0, |i| i + 1)
+            });
+            if !self.spec.missing.get(stage).copied().unwrap_or(true) {
+                for index in start..end {
+                    if let Some((_, key)) = hits.stages.get(index) {
+                        self.match_stage(stage, key, event, ts, counter, out);
+                    }
+                }
+            }
+            end = start;
         }
 
         // An until event ends every partial of its key, including one it just advanced
@@ -823,6 +832,78 @@ mod tests {
         run.push(2, 2, &[1], "k");
         run.push(3, 30, &[0], "k");
         assert_eq!(run.ids(), vec![vec![3, -1]]);
+    }
+
+    /// The same semantics without any expiry: slots per (stage, key), maxspan checked only
+    /// when matching. Expiry must never change what the machine emits.
+    fn reference(
+        stages: usize,
+        maxspan: i64,
+        events: &[(u32, i64, Vec<usize>, u8, bool)],
+    ) -> Vec<Vec<u32>> {
+        use std::collections::HashMap;
+        let mut slots: HashMap<(usize, u8), (i64, Vec<u32>)> = HashMap::new();
+        let mut out = Vec::new();
+        for (id, ts, hit_stages, key, until) in events {
+            for &stage in hit_stages.iter().rev() {
+                let partial = if stage == 0 {
+                    Some((*ts, vec![*id]))
+                } else {
+                    slots
+                        .remove(&(stage - 1, *key))
+                        .and_then(|(start, mut ids)| {
+                            (ts - start <= maxspan).then(|| {
+                                ids.push(*id);
+                                (start, ids)
+                            })
+                        })
+                };
+                if let Some((start, ids)) = partial {
+                    if stage + 1 == stages {
+                        out.push(ids);
+                    } else {
+                        slots.insert((stage, *key), (start, ids));
+                    }
+                }
+            }
+            if *until {
+                slots.retain(|(_, k), _| k != key);
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn expiry_never_changes_results(
+            raw in proptest::collection::vec((0i64..5, proptest::collection::vec(0usize..3, 0..3), 0u8..3, proptest::bool::weighted(0.1)), 0..60),
+            maxspan in 1i64..8,
+        ) {
+            let mut ts = 0;
+            let mut events = Vec::new();
+            for (i, (step, mut stages, key, until)) in raw.into_iter().enumerate() {
+                ts += step;
+                stages.sort_unstable();
+                stages.dedup();
+                events.push((i as u32, ts, stages, key, until));
+            }
+            let mut machine: SequenceMachine<u32, u8> = SequenceMachine::new(SequenceSpec {
+                missing: vec![false; 3],
+                maxspan_ns: Some(maxspan * MS),
+                lookback_ns: None,
+            });
+            let mut out = Vec::new();
+            for (id, ts, stages, key, until) in &events {
+                let hits = StageHits {
+                    stages: stages.iter().map(|&s| (s, *key)).collect(),
+                    until: if *until { vec![*key] } else { vec![] },
+                };
+                machine.push(id, ts * MS, &hits, &mut out);
+            }
+            machine.finish(&mut out);
+            let got: Vec<Vec<u32>> = out.iter().map(|s| s.events.iter().flatten().copied().collect()).collect();
+            proptest::prop_assert_eq!(got, reference(3, maxspan, &events));
+        }
     }
 
     #[test]
