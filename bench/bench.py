@@ -12,6 +12,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -89,12 +90,16 @@ def run_case(name, argv, events, size, raw_dir, repeat, alerts_from):
         if alerts_from == "lines":
             sample["alerts"] = count_lines(stdout_path)
             os.remove(stdout_path)  # alert documents are big; the count is what is kept
+            with open(stderr_path, errors="replace") as f:
+                found = re.search(r"(\d+) matches", f.readline())
+            sample["matches"] = int(found.group(1)) if found else None
         else:
             try:
                 with open(stdout_path) as f:
                     sample["alerts"] = json.load(f)["alerts"]
             except (ValueError, KeyError, OSError):
                 sample["alerts"] = None
+            sample["matches"] = sample["alerts"]
         if sample["exit"] not in (0, 2):  # 2: some corpus rules invalid, the valid ones still ran
             with open(stderr_path, errors="replace") as f:
                 tail = f.read()[-2000:]
@@ -109,6 +114,7 @@ def run_case(name, argv, events, size, raw_dir, repeat, alerts_from):
         record[key] = statistics.median(values)
         record[key + "_mad"] = statistics.median([abs(v - record[key]) for v in values])
     record["alerts"] = samples[-1]["alerts"]
+    record["matches"] = samples[-1]["matches"]
     record["events_per_s"] = events / record["wall_s"]
     record["mb_per_s"] = size / 1e6 / record["wall_s"]
     record["events_per_cpu_s"] = events / record["cpu_s"] if record["cpu_s"] else 0.0
@@ -122,12 +128,12 @@ def ratio(a, b):
 def summarize(results, args, positives):
     by = {r["name"]: r for r in results}
     lines = []
-    lines.append("%-22s %9s %9s %11s %11s %8s %10s %8s" % (
-        "case", "wall s", "cpu s", "events/s", "ev/cpu-s", "MB/s", "RSS MiB", "alerts"))
+    lines.append("%-24s %8s %8s %10s %10s %7s %8s %8s %7s" % (
+        "case", "wall s", "cpu s", "events/s", "ev/cpu-s", "MB/s", "RSS MiB", "matches", "alerts"))
     for r in results:
-        lines.append("%-22s %9.2f %9.2f %11.0f %11.0f %8.1f %10.1f %8s" % (
+        lines.append("%-24s %8.2f %8.2f %10.0f %10.0f %7.1f %8.1f %8s %7s" % (
             r["name"], r["wall_s"], r["cpu_s"], r["events_per_s"], r["events_per_cpu_s"], r["mb_per_s"],
-            r["maxrss_kib"] / 1024, r["alerts"]))
+            r["maxrss_kib"] / 1024, r["matches"], r["alerts"]))
     lines.append("seed-rule positives planted by the generator (large file): %d" % positives)
     checks = []
     py = by.get("python_seed")
@@ -161,8 +167,8 @@ def summarize(results, args, positives):
             checks.append(("RSS %s independent of file size" % name,
                            big["maxrss_kib"] <= small["maxrss_kib"] * 1.2 + 8 * 1024))
     if py and seed and seed["alerts"] is not None and py["alerts"] is not None:
-        lines.append("seed alerts: tripline %s (alert documents), python %s (sequences)" % (
-            seed["alerts"], py["alerts"]))
+        lines.append("seed rule: tripline %s sequences (%s alert documents), python %s sequences" % (
+            seed["matches"], seed["alerts"], py["matches"]))
     for name, ok in checks:
         lines.append("%-40s %s" % (name, "PASS" if ok else "FAIL"))
     return lines, checks

@@ -7,7 +7,7 @@ use crate::schema::{FieldType, Schema};
 use crate::value::Value;
 
 /// Index of a registered field in a [`FieldTable`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FieldId(pub u32);
 
 /// One registered field: the path documents hold it under and how to read it.

@@ -7,6 +7,7 @@
 //! [`runtime::Matcher`] in (timestamp, tiebreaker) order, or hand a finite set to
 //! [`query::run`], which orders them and answers as `_eql/search` does.
 
+pub mod dispatch;
 pub mod event;
 pub mod expr;
 pub mod field;

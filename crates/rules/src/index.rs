@@ -29,7 +29,7 @@ pub const DEFAULT_INDEX_PATTERNS: &[&str] = &[
 ];
 
 /// Where an event would live in Elasticsearch: the names an index pattern is tested against.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct EventLocation {
     /// Concrete index, then data stream name when known. Empty = unknown location.
     pub names: Vec<String>,

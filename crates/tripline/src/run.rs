@@ -29,6 +29,8 @@ use crate::{status, Failure};
 const BAD_LINES_SHOWN: usize = 10;
 /// Event time a group must move before its matchers are told (expiring state they no longer need).
 const ADVANCE_EVERY_NS: i64 = 1_000_000_000;
+/// Distinct event locations whose rule selection is remembered per group.
+const SELECTION_CACHE_LIMIT: usize = 4096;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct GroupKey {
@@ -47,6 +49,9 @@ struct Group {
     data_stream: [FieldId; 3],
     rules: Vec<usize>,
     last_advance: Option<i64>,
+    /// Which of `rules` select events from a location: index patterns are matched once per distinct
+    /// location, not once per event and rule.
+    selection: HashMap<EventLocation, Arc<[bool]>>,
 }
 
 impl Group {
@@ -67,6 +72,7 @@ impl Group {
             data_stream,
             rules: Vec::new(),
             last_advance: None,
+            selection: HashMap::new(),
         }
     }
 
@@ -104,9 +110,24 @@ impl Group {
         Ok(event)
     }
 
-    fn location(&self, event: &Event) -> EventLocation {
+    /// For each of the group's rules, whether it sees this event.
+    fn selection(&mut self, event: &Event, live: &[LiveRule]) -> Arc<[bool]> {
         let [kind, dataset, namespace] = self.data_stream.map(|id| event.get(id).first().as_str());
-        EventLocation::from_parts(event.index(), kind, dataset, namespace)
+        let location = EventLocation::from_parts(event.index(), kind, dataset, namespace);
+        if let Some(known) = self.selection.get(&location) {
+            return Arc::clone(known);
+        }
+        let selected: Arc<[bool]> = self
+            .rules
+            .iter()
+            .map(|&index| live.get(index).is_some_and(|rule| rule.rule.index.selects(&location)))
+            .collect();
+        // Bounded: a stream of ever-new index names must not grow the cache without end.
+        if self.selection.len() >= SELECTION_CACHE_LIMIT {
+            self.selection.clear();
+        }
+        self.selection.insert(location, Arc::clone(&selected));
+        selected
     }
 }
 
@@ -173,7 +194,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
             };
             event.seq = stats.documents;
             let event = Arc::new(event);
-            let location = group.location(&event);
+            let selected = group.selection(&event, &live);
             let time = event.timestamp.unwrap_or(i64::MIN);
             let advance = match group.last_advance {
                 None => {
@@ -186,7 +207,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
                 }
                 Some(_) => false,
             };
-            for &index in &group.rules {
+            for (position, &index) in group.rules.iter().enumerate() {
                 let Some(rule) = live.get_mut(index) else {
                     continue;
                 };
@@ -194,7 +215,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
                     rule.matcher.advance_to(time, &mut matches);
                     emit(rule, &mut matches, &mut output)?;
                 }
-                if !rule.rule.index.selects(&location) {
+                if !selected.get(position).copied().unwrap_or(false) {
                     continue;
                 }
                 if rule.last_time.is_some_and(|last| time < last) {

@@ -155,6 +155,14 @@ impl StringMatcher {
         })
     }
 
+    /// The patterns when every one is an exact string (no `*`, `?` or regexp), as stored
+    /// (lowercased when case-insensitive), and whether matching is case-insensitive.
+    /// Used by [`crate::dispatch`] to index rules by constant.
+    pub(crate) fn exact_only(&self) -> Option<(impl Iterator<Item = &str>, bool)> {
+        (self.globs.is_empty() && self.regexes.is_empty() && !self.exact.is_empty())
+            .then(|| (self.exact.iter().map(|s| s.as_ref()), self.case_insensitive))
+    }
+
     pub fn is_match(&self, s: &str) -> bool {
         if !self.exact.is_empty() || !self.globs.is_empty() {
             let folded = fold(s, self.case_insensitive);
