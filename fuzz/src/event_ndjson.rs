@@ -12,7 +12,12 @@ fn table() -> &'static FieldTable {
     static TABLE: OnceLock<FieldTable> = OnceLock::new();
     TABLE.get_or_init(|| {
         let schema = Schema::ecs();
-        let mut table = FieldTable::new(&schema, "@timestamp", Some("event.sequence"), "event.category");
+        let mut table = FieldTable::new(
+            &schema,
+            "@timestamp",
+            Some("event.sequence"),
+            "event.category",
+        );
         for path in [
             "process.name",
             "process.pid",
@@ -41,7 +46,10 @@ fn parse_one(table: &FieldTable, text: &str, options: &EventOptions) {
             for (id, value) in event.fields() {
                 let _path = table.path(id);
                 let _json = value.to_json();
-                assert!(event.get(id) == value, "slot lookup disagrees with iteration");
+                assert!(
+                    event.get(id) == value,
+                    "slot lookup disagrees with iteration"
+                );
             }
             let _index = event.index();
             let _source = event.source();
@@ -61,7 +69,9 @@ pub fn run(data: &[u8]) {
     for require_timestamp in [true, false] {
         let options = EventOptions { require_timestamp };
         parse_one(table, text, &options);
-        let hit = format!(r#"{{"_index":"logs-endpoint.events.process-default","_id":"x","_source":{text}}}"#);
+        let hit = format!(
+            r#"{{"_index":"logs-endpoint.events.process-default","_id":"x","_source":{text}}}"#
+        );
         parse_one(table, &hit, &options);
     }
 }

@@ -216,7 +216,11 @@ impl Dispatcher {
             mark(plan, out);
         }
         for &c in categories {
-            for &plan in self.by_category.get(c as usize).map_or(&[][..], Vec::as_slice) {
+            for &plan in self
+                .by_category
+                .get(c as usize)
+                .map_or(&[][..], Vec::as_slice)
+            {
                 mark(plan, out);
             }
         }
@@ -291,7 +295,11 @@ fn score(alternatives: &[Anchor], table: &FieldTable) -> Score {
 }
 
 /// A necessary condition of `id` (true ⇒ one of the anchors holds), the most selective found.
-fn best_anchor(expr: &CompiledExpr, id: NodeId, table: &FieldTable) -> Option<(Vec<Anchor>, Score)> {
+fn best_anchor(
+    expr: &CompiledExpr,
+    id: NodeId,
+    table: &FieldTable,
+) -> Option<(Vec<Anchor>, Score)> {
     match expr.nodes.get(id as usize)? {
         Node::And(a, b) => {
             let left = best_anchor(expr, *a, table);
@@ -361,7 +369,11 @@ fn leaf_anchor(expr: &CompiledExpr, id: NodeId) -> Option<Anchor> {
             if !only_strings {
                 return None;
             }
-            anchor_from(field, set.case_insensitive, set.strings.iter().map(|s| s.as_ref()))
+            anchor_from(
+                field,
+                set.case_insensitive,
+                set.strings.iter().map(|s| s.as_ref()),
+            )
         }
         Node::Match { lhs, matcher } => {
             let field = plain_field(expr, *lhs)?;
@@ -509,7 +521,10 @@ mod tests {
                     Match::Event(e) => format!("event {}", e.seq),
                     Match::Sequence { events, .. } => format!(
                         "seq {:?}",
-                        events.iter().map(|e| e.as_ref().map(|e| e.seq)).collect::<Vec<_>>()
+                        events
+                            .iter()
+                            .map(|e| e.as_ref().map(|e| e.seq))
+                            .collect::<Vec<_>>()
                     ),
                 })
                 .collect()

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use crate::field::{FieldId, FieldTable};
+use crate::field::{FieldId, FieldSpec, FieldTable};
 use crate::schema::FieldType;
 use crate::time;
 use crate::value::{Value, NULL};
@@ -196,10 +196,16 @@ impl FieldTable {
 
     /// A timestamp value in epoch nanoseconds, truncated to milliseconds for `date`.
     fn timestamp_nanos(&self, v: &Value) -> Option<i64> {
-        let ns = match v.first() {
-            Value::Int(ms) => time::from_epoch_millis_i64(*ms),
-            Value::Float(ms) => time::from_epoch_millis_f64(*ms),
-            Value::Str(s) => time::parse_timestamp_str(s),
+        let custom = self.timestamp_format().and_then(|format| match v.first() {
+            Value::Str(s) => format.parse(s),
+            Value::Int(i) => format.parse(&i.to_string()),
+            _ => None,
+        });
+        let ns = match (custom, v.first()) {
+            (Some(ns), _) => Some(ns),
+            (None, Value::Int(ms)) => time::from_epoch_millis_i64(*ms),
+            (None, Value::Float(ms)) => time::from_epoch_millis_f64(*ms),
+            (None, Value::Str(s)) => time::parse_timestamp_str(s),
             _ => None,
         }?;
         Some(if self.timestamp_millis() {
@@ -267,6 +273,7 @@ impl Collector<'_> {
                 Some(v) => v.clone(),
                 None => Value::Null,
             },
+            other if spec.ty.is_date() => coerce_date(spec, other),
             other => coerce(&spec.ty, other),
         };
         self.values.push((id, value));
@@ -293,6 +300,40 @@ impl Collector<'_> {
             }
         }
         out
+    }
+}
+
+/// A date field's value in one canonical form, whatever format the document used:
+/// the instant as Elasticsearch prints it (`2022-12-17T00:00:00.000Z`; up to
+/// nanoseconds for `date_nanos`). Equal instants then compare, join and dispatch
+/// equal, across indices with different mapping formats. A value the format cannot
+/// read (Elasticsearch would have rejected the document) is kept as it is.
+fn coerce_date(spec: &FieldSpec, scalar: Scalar<'_>) -> Value {
+    let text: Cow<str> = match &scalar {
+        Scalar::Str(s) => Cow::Borrowed(s),
+        Scalar::Int(i) => Cow::Owned(i.to_string()),
+        Scalar::Float(f) => Cow::Owned(f.to_string()),
+        Scalar::Bool(_) | Scalar::Null => return coerce(&spec.ty, scalar),
+    };
+    let nanos = match &spec.date_format {
+        Some(format) => format.parse(&text),
+        None => time::parse_timestamp_str(&text),
+    };
+    match nanos {
+        Some(ns) => Value::Str(Arc::from(canonical_date(
+            ns,
+            spec.ty == FieldType::DateNanos,
+        ))),
+        None => coerce(&spec.ty, scalar),
+    }
+}
+
+/// The canonical text of an instant in a `date` (milliseconds) or `date_nanos` field.
+pub fn canonical_date(nanos: i64, keep_nanos: bool) -> String {
+    if keep_nanos {
+        time::format_nanos_iso(nanos)
+    } else {
+        time::format_millis_iso(nanos)
     }
 }
 

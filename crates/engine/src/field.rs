@@ -1,9 +1,12 @@
 //! The registry of field paths the plans of one run read. Each event is parsed
 //! once, extracting only these fields (see [`crate::event`]).
 
+use std::sync::Arc;
+
 use ahash::AHashMap;
 
 use crate::schema::{FieldType, Schema};
+use crate::time::DateFormat;
 use crate::value::Value;
 
 /// Index of a registered field in a [`FieldTable`].
@@ -18,6 +21,8 @@ pub struct FieldSpec {
     pub ty: FieldType,
     /// Substituted for an explicit JSON `null` (mapping `null_value`).
     pub null_value: Option<Value>,
+    /// A date field's mapping `format` (`None`: the default).
+    pub date_format: Option<Arc<DateFormat>>,
 }
 
 /// A node of the path trie: one dotted segment.
@@ -39,6 +44,8 @@ pub struct FieldTable {
     category: FieldId,
     /// The timestamp field is `date` (millisecond precision) rather than `date_nanos`.
     timestamp_millis: bool,
+    /// The timestamp field's mapping `format`, if it has one.
+    timestamp_format: Option<Arc<DateFormat>>,
 }
 
 impl FieldTable {
@@ -57,14 +64,17 @@ impl FieldTable {
             tiebreaker: None,
             category: FieldId(0),
             timestamp_millis: true,
+            timestamp_format: None,
         };
         // The timestamp is converted separately; register it untyped so its raw form survives.
         let ts = schema.lookup(timestamp_field);
         table.timestamp_millis = !matches!(ts.ty, FieldType::DateNanos | FieldType::Unknown);
+        table.timestamp_format = ts.date_format;
         table.timestamp = table.register_spec(FieldSpec {
             path: ts.source_path,
             ty: FieldType::Unknown,
             null_value: None,
+            date_format: None,
         });
         table.tiebreaker = tiebreaker_field.map(|f| table.register(f, schema));
         table.category = table.register(category_field, schema);
@@ -83,6 +93,7 @@ impl FieldTable {
             path: resolved.source_path,
             ty: resolved.ty,
             null_value: resolved.null_value,
+            date_format: resolved.date_format,
         })
     }
 
@@ -153,6 +164,11 @@ impl FieldTable {
     /// Whether timestamps are truncated to milliseconds (`date`) or kept in nanoseconds.
     pub fn timestamp_millis(&self) -> bool {
         self.timestamp_millis
+    }
+
+    /// The timestamp field's mapping `format`, if it names one.
+    pub fn timestamp_format(&self) -> Option<&DateFormat> {
+        self.timestamp_format.as_deref()
     }
 }
 

@@ -346,7 +346,10 @@ impl Compiler<'_> {
         }
         let mut stages = Vec::with_capacity(sample.stages.len());
         for stage in &sample.stages {
-            if let Some(plan) = self.stage(&stage.query, &sample.by, &stage.by) {
+            if let Some(mut plan) = self.stage(&stage.query, &sample.by, &stage.by) {
+                for key in &mut plan.keys {
+                    expr::use_as_sample_key(&mut key.expr, self.fields);
+                }
                 stages.push(plan);
             }
         }

@@ -2,7 +2,9 @@
 //! inferred from documents the way Elasticsearch's dynamic mapping would.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
+use crate::time::DateFormat;
 use crate::value::Value;
 
 /// An Elasticsearch field type, reduced to what changes EQL's behaviour.
@@ -92,6 +94,19 @@ pub struct FieldInfo {
     pub ty: FieldType,
     /// `null_value` of the mapping: an explicit JSON null is indexed as this value.
     pub null_value: Option<Value>,
+    /// `format` of a date field; `None` is Elasticsearch's default
+    /// `strict_date_optional_time||epoch_millis`.
+    pub date_format: Option<Arc<DateFormat>>,
+}
+
+impl FieldInfo {
+    fn of_type(ty: FieldType) -> FieldInfo {
+        FieldInfo {
+            ty,
+            null_value: None,
+            date_format: None,
+        }
+    }
 }
 
 /// The outcome of resolving a field path against the schema.
@@ -101,6 +116,7 @@ pub struct ResolvedField {
     pub source_path: String,
     pub ty: FieldType,
     pub null_value: Option<Value>,
+    pub date_format: Option<Arc<DateFormat>>,
     /// Whether the schema knows the field (mapped, ECS, or inferred).
     pub known: bool,
 }
@@ -125,13 +141,9 @@ impl Schema {
     pub fn ecs() -> Schema {
         let mut schema = Schema::default();
         for (path, ty) in ECS_FIELDS {
-            schema.fields.insert(
-                (*path).to_string(),
-                FieldInfo {
-                    ty: ty.clone(),
-                    null_value: None,
-                },
-            );
+            schema
+                .fields
+                .insert((*path).to_string(), FieldInfo::of_type(ty.clone()));
         }
         schema
     }
@@ -228,6 +240,12 @@ impl Schema {
             None => FieldType::Unknown,
         };
         let null_value = def.get("null_value").map(Value::from_json);
+        let date_format = match def.get("format").and_then(|f| f.as_str()) {
+            Some(spec) if ty.is_date() => Some(Arc::new(
+                DateFormat::new(spec).map_err(|e| format!("field `{path}`: {e}"))?,
+            )),
+            _ => None,
+        };
         if let Some(props) = def.get("properties") {
             self.add_properties(path, props)?;
         }
@@ -238,36 +256,39 @@ impl Schema {
                     .get("type")
                     .and_then(|t| t.as_str())
                     .map_or(FieldType::Unknown, FieldType::from_es_name);
-                self.fields.insert(
-                    sub_path.clone(),
-                    FieldInfo {
-                        ty: sub_ty,
-                        null_value: None,
-                    },
-                );
+                self.fields
+                    .insert(sub_path.clone(), FieldInfo::of_type(sub_ty));
                 self.sub_fields.insert(sub_path, path.to_string());
             }
         }
-        self.fields
-            .insert(path.to_string(), FieldInfo { ty, null_value });
+        self.fields.insert(
+            path.to_string(),
+            FieldInfo {
+                ty,
+                null_value,
+                date_format,
+            },
+        );
         Ok(())
     }
 
     /// Adds or replaces one field's type.
     pub fn insert(&mut self, path: &str, ty: FieldType) {
-        self.fields.insert(
-            path.to_string(),
-            FieldInfo {
-                ty,
-                null_value: None,
-            },
-        );
+        self.fields.insert(path.to_string(), FieldInfo::of_type(ty));
     }
 
-    /// `other` layered over `self`: its fields win; strict if either is.
+    /// `other` layered over `self`: its fields win; strict if either is. A date field
+    /// both map with different formats (indices queried together) reads values in
+    /// either format, `self`'s first.
     pub fn merged_with(mut self, other: &Schema) -> Schema {
         for (path, info) in &other.fields {
-            self.fields.insert(path.clone(), info.clone());
+            let mut info = info.clone();
+            if let Some(previous) = self.fields.get(path) {
+                if previous.ty.is_date() && info.ty.is_date() {
+                    info.date_format = union_formats(&previous.date_format, &info.date_format);
+                }
+            }
+            self.fields.insert(path.clone(), info);
         }
         for (sub, parent) in &other.sub_fields {
             self.sub_fields.insert(sub.clone(), parent.clone());
@@ -326,10 +347,9 @@ impl Schema {
             }
         };
         if self.resolve_alias(path).is_none() {
-            self.fields.entry(path.to_string()).or_insert(FieldInfo {
-                ty,
-                null_value: None,
-            });
+            self.fields
+                .entry(path.to_string())
+                .or_insert(FieldInfo::of_type(ty));
         }
     }
 
@@ -356,6 +376,7 @@ impl Schema {
                 source_path,
                 ty: info.ty.clone(),
                 null_value: info.null_value.clone(),
+                date_format: info.date_format.clone(),
                 known: true,
             };
         }
@@ -363,6 +384,7 @@ impl Schema {
             source_path: path.to_string(),
             ty: FieldType::Unknown,
             null_value: None,
+            date_format: None,
             known: false,
         }
     }
@@ -372,6 +394,24 @@ impl Schema {
         self.lookup(path).ty
     }
 }
+
+/// The formats of a date field mapped twice; `None` (the default format) is kept as
+/// an alternative when only one side has a custom format.
+fn union_formats(
+    a: &Option<Arc<DateFormat>>,
+    b: &Option<Arc<DateFormat>>,
+) -> Option<Arc<DateFormat>> {
+    let default = || DateFormat::new(DEFAULT_DATE_FORMAT).ok();
+    match (a, b) {
+        (None, None) => None,
+        (Some(a), Some(b)) => Some(Arc::new(a.union(b))),
+        (Some(a), None) => default().map(|d| Arc::new(a.union(&d))),
+        (None, Some(b)) => default().map(|d| Arc::new(d.union(b))),
+    }
+}
+
+/// Elasticsearch's format for a date field that names none.
+pub const DEFAULT_DATE_FORMAT: &str = "strict_date_optional_time||epoch_millis";
 
 /// ECS field names with a non-keyword type. Names not listed are keywords (or unknown).
 static ECS_FIELDS: &[(&str, FieldType)] = &[
@@ -509,6 +549,28 @@ mod tests {
         let merged = ecs.merged_with(&explicit);
         assert_eq!(merged.field_type("source.ip"), FieldType::Keyword);
         assert_eq!(merged.field_type("process.pid"), FieldType::Long);
+    }
+
+    #[test]
+    fn date_formats_merge_across_indices() {
+        let one = Schema::from_es_mapping(&json!({"properties": {
+            "d": {"type": "date", "format": "dd-MM-yyyy"}, "k": {"type": "keyword", "format": "x"}
+        }}))
+        .unwrap();
+        let two = Schema::from_es_mapping(&json!({"properties": {
+            "d": {"type": "date", "format": "yyyy-MM-dd"}
+        }}))
+        .unwrap();
+        assert_eq!(one.lookup("k").date_format, None);
+        let merged = one.merged_with(&two);
+        let format = merged.lookup("d").date_format.unwrap();
+        assert_eq!(format.spec(), "dd-MM-yyyy||yyyy-MM-dd");
+        assert_eq!(format.parse("17-12-2022"), format.parse("2022-12-17"));
+        let err = Schema::from_es_mapping(&json!({"properties": {
+            "d": {"type": "date", "format": "yyyy-ww"}
+        }}))
+        .unwrap_err();
+        assert!(err.contains("field `d`"), "{err}");
     }
 
     #[test]

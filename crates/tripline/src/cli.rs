@@ -116,4 +116,10 @@ pub struct RunArgs {
     /// No summary on stderr
     #[arg(long, short)]
     pub quiet: bool,
+    /// Threads parsing and matching events (default: available cores; stdin is read with one)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub threads: Option<u64>,
+    /// Offer every event to every rule instead of only to rules whose constants it carries (for testing)
+    #[arg(long, hide = true)]
+    pub no_dispatch: bool,
 }

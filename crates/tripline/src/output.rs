@@ -66,8 +66,8 @@ impl Output {
         self.writer.write_all(b"\n").map_err(closed_or)
     }
 
-    /// Writes the alerts of one match: every document as NDJSON, or one table row (the shell alert of a
-    /// sequence, or the single alert).
+    /// Writes alerts: every document as NDJSON, or one table row per match (the shell alert of a sequence,
+    /// or the single alert).
     pub fn alerts(&mut self, alerts: &[Map<String, Value>]) -> anyhow::Result<()> {
         self.write_alerts(alerts)?;
         if self.flush_each {
@@ -86,13 +86,15 @@ impl Output {
                 // live pipe (`eslogger | tripline run`) show them at once.
                 self.writer.flush().map_err(closed_or)
             }
-            OutputFormat::Table => match alerts.last() {
-                Some(alert) => {
-                    self.table_row(alert)?;
-                    self.writer.flush().map_err(closed_or)
+            OutputFormat::Table => {
+                // One row per match: single-event alerts and sequence shells, not building blocks.
+                for alert in alerts {
+                    if !alert.contains_key("kibana.alert.group.index") {
+                        self.table_row(alert)?;
+                    }
                 }
-                None => Ok(()),
-            },
+                self.writer.flush().map_err(closed_or)
+            }
         }
     }
 

@@ -18,19 +18,17 @@ use engine::runtime::{Match, Matcher};
 use engine::schema::Schema;
 use engine::value::Value;
 use rules::alert::{alert_for_event, alerts_for_sequence, SignalBudget, SourceEvent};
-use rules::{EventLocation, Loaded, Rule};
+use rules::{Loaded, Rule};
 
 use crate::cli::RunArgs;
+
+mod parallel;
 use crate::input::{Inputs, Position, Record};
 use crate::output::Output;
 use crate::{status, Failure};
 
 /// How many bad lines the summary lists one by one.
 const BAD_LINES_SHOWN: usize = 10;
-/// Event time a group must move before its matchers are told (expiring state they no longer need).
-const ADVANCE_EVERY_NS: i64 = 1_000_000_000;
-/// Distinct event locations whose rule selection is remembered per group.
-const SELECTION_CACHE_LIMIT: usize = 4096;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct GroupKey {
@@ -48,10 +46,6 @@ struct Group {
     fallback_timestamp: Option<FieldId>,
     data_stream: [FieldId; 3],
     rules: Vec<usize>,
-    last_advance: Option<i64>,
-    /// Which of `rules` select events from a location: index patterns are matched once per distinct
-    /// location, not once per event and rule.
-    selection: HashMap<EventLocation, Arc<[bool]>>,
 }
 
 impl Group {
@@ -71,8 +65,6 @@ impl Group {
             fallback_timestamp,
             data_stream,
             rules: Vec::new(),
-            last_advance: None,
-            selection: HashMap::new(),
         }
     }
 
@@ -109,33 +101,13 @@ impl Group {
         }
         Ok(event)
     }
-
-    /// For each of the group's rules, whether it sees this event.
-    fn selection(&mut self, event: &Event, live: &[LiveRule]) -> Arc<[bool]> {
-        let [kind, dataset, namespace] = self.data_stream.map(|id| event.get(id).first().as_str());
-        let location = EventLocation::from_parts(event.index(), kind, dataset, namespace);
-        if let Some(known) = self.selection.get(&location) {
-            return Arc::clone(known);
-        }
-        let selected: Arc<[bool]> = self
-            .rules
-            .iter()
-            .map(|&index| live.get(index).is_some_and(|rule| rule.rule.index.selects(&location)))
-            .collect();
-        // Bounded: a stream of ever-new index names must not grow the cache without end.
-        if self.selection.len() >= SELECTION_CACHE_LIMIT {
-            self.selection.clear();
-        }
-        self.selection.insert(location, Arc::clone(&selected));
-        selected
-    }
 }
 
 struct LiveRule {
     rule: Rule,
     matcher: Matcher,
     sequence_like: bool,
-    last_time: Option<i64>,
+    /// Events older than the newest one this rule's index patterns selected (set at the end of the run).
     out_of_order: u64,
     matches: u64,
     alerts: u64,
@@ -169,13 +141,38 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         Some(eslogger) => eslogger,
         None => &mut passthrough,
     };
+    let plain = args.no_dispatch;
+    let mut routers: Vec<parallel::Router> = groups
+        .iter()
+        .map(|group| parallel::Router::new(group, &live, plain))
+        .collect();
+    // Live input (stdin) is matched line by line so that alerts come out as events arrive.
+    let live_input = inputs.reads_stdin();
+    let threads = match args.threads {
+        _ if live_input => 1,
+        Some(n) => usize::try_from(n).unwrap_or(1),
+        None => std::thread::available_parallelism().map_or(1, usize::from),
+    };
+    let mut batch =
+        parallel::Batch::new(threads, if live_input { 1 } else { parallel::BATCH_LINES });
     let result = inputs.for_each_with(mapper, &mut |position, record| {
         if interrupt.requested() {
             return Err(crate::interrupt::Interrupted.into());
         }
         let text = match record {
             Record::Document(text) => text,
-            Record::Bad(why) => return bad_line(&mut stats, &args, position, &why),
+            Record::Bad(why) => {
+                // Lines before a bad record are matched first: they came first.
+                batch.flush(
+                    &groups,
+                    &mut routers,
+                    &mut live,
+                    &mut output,
+                    &mut stats,
+                    &args,
+                )?;
+                return bad_line(&mut stats, &args, position, &why);
+            }
         };
         stats.documents += 1;
         if stats.documents % 4096 == 0 {
@@ -183,58 +180,32 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
                 bar.set_position(inputs.bytes_read.load(Ordering::Relaxed));
             }
         }
-        let mut failure: Option<String> = None;
-        for group in groups.iter_mut() {
-            let mut event = match group.parse(text) {
-                Ok(event) => event,
-                Err(why) => {
-                    failure.get_or_insert(why);
-                    continue;
-                }
-            };
-            event.seq = stats.documents;
-            let event = Arc::new(event);
-            let selected = group.selection(&event, &live);
-            let time = event.timestamp.unwrap_or(i64::MIN);
-            let advance = match group.last_advance {
-                None => {
-                    group.last_advance = Some(time);
-                    false
-                }
-                Some(last) if time.saturating_sub(last) >= ADVANCE_EVERY_NS => {
-                    group.last_advance = Some(time);
-                    true
-                }
-                Some(_) => false,
-            };
-            for (position, &index) in group.rules.iter().enumerate() {
-                let Some(rule) = live.get_mut(index) else {
-                    continue;
-                };
-                if advance {
-                    rule.matcher.advance_to(time, &mut matches);
-                    emit(rule, &mut matches, &mut output)?;
-                }
-                if !selected.get(position).copied().unwrap_or(false) {
-                    continue;
-                }
-                if rule.last_time.is_some_and(|last| time < last) {
-                    rule.out_of_order += 1;
-                    if rule.sequence_like {
-                        continue;
-                    }
-                } else {
-                    rule.last_time = Some(time);
-                }
-                rule.matcher.push(&event, &mut matches);
-                emit(rule, &mut matches, &mut output)?;
-            }
+        if batch.push(text, position, stats.documents) {
+            batch.flush(
+                &groups,
+                &mut routers,
+                &mut live,
+                &mut output,
+                &mut stats,
+                &args,
+            )?;
         }
-        match failure {
-            Some(why) => bad_line(&mut stats, &args, position, &why),
-            None => Ok(()),
-        }
+        Ok(())
     });
+    // Lines still batched run before an error is reported or the rules finish (Ctrl-C included).
+    let result = match result {
+        Err(error) if !error.is::<crate::interrupt::Interrupted>() => Err(error),
+        other => batch
+            .flush(
+                &groups,
+                &mut routers,
+                &mut live,
+                &mut output,
+                &mut stats,
+                &args,
+            )
+            .and(other),
+    };
     if let Err(error) = result {
         // Ctrl-C: stop reading but finish the rules and print the summary.
         if !error.is::<crate::interrupt::Interrupted>() {
@@ -242,6 +213,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
                 bar.finish_and_clear();
             }
             return Err(error);
+        }
+    }
+    for (group, router) in groups.iter().zip(&routers) {
+        for (position, &index) in group.rules.iter().enumerate() {
+            if let Some(rule) = live.get_mut(index) {
+                rule.out_of_order = router.out_of_order(position);
+            }
         }
     }
     for rule in live.iter_mut() {
@@ -322,7 +300,6 @@ fn load_rules(
                     sequence_like: plan.is_sequence() || plan.is_sample(),
                     matcher: Matcher::new(Arc::new(plan)),
                     rule,
-                    last_time: None,
                     out_of_order: 0,
                     matches: 0,
                     alerts: 0,
@@ -371,33 +348,51 @@ fn bad_line(
     Ok(())
 }
 
-/// Turns the matches a rule just produced into alerts.
+/// Turns the matches a rule just produced into alerts, written out.
 fn emit(rule: &mut LiveRule, matches: &mut Vec<Match>, output: &mut Output) -> anyhow::Result<()> {
+    let mut alerts = Vec::new();
+    collect_alerts(rule, matches, &mut alerts);
+    output.alerts(&alerts)
+}
+
+/// Turns the matches a rule just produced into alert documents appended to `alerts`. The signal budget
+/// is consulted before the source documents are read, so dropped matches cost no parsing.
+fn collect_alerts(
+    rule: &mut LiveRule,
+    matches: &mut Vec<Match>,
+    alerts: &mut Vec<serde_json::Map<String, serde_json::Value>>,
+) {
     for found in matches.drain(..) {
         rule.matches += 1;
-        let (sources, single) = match &found {
-            Match::Event(event) => (vec![SourceEvent::from_engine(event)], true),
-            Match::Sequence { events, .. } => (
-                events
-                    .iter()
-                    .flatten()
-                    .map(|event| SourceEvent::from_engine(event))
-                    .collect::<Vec<_>>(),
-                false,
-            ),
+        let completed = match &found {
+            Match::Event(event) => event.timestamp.unwrap_or(0),
+            Match::Sequence { events, .. } => events
+                .iter()
+                .flatten()
+                .map(|event| event.timestamp.unwrap_or(0))
+                .max()
+                .unwrap_or(0),
         };
-        let completed = sources.iter().map(|s| s.timestamp_ns).max().unwrap_or(0);
         if !rule.budget.admit(&rule.rule, completed) {
             continue;
         }
-        let alerts = match (single, sources.first()) {
-            (true, Some(source)) => vec![alert_for_event(&rule.rule, source)],
-            _ => alerts_for_sequence(&rule.rule, &sources),
+        let made = match &found {
+            Match::Event(event) => vec![alert_for_event(
+                &rule.rule,
+                &SourceEvent::from_engine(event),
+            )],
+            Match::Sequence { events, .. } => {
+                let sources: Vec<SourceEvent> = events
+                    .iter()
+                    .flatten()
+                    .map(|event| SourceEvent::from_engine(event))
+                    .collect();
+                alerts_for_sequence(&rule.rule, &sources)
+            }
         };
-        rule.alerts += alerts.len() as u64;
-        output.alerts(&alerts)?;
+        rule.alerts += made.len() as u64;
+        alerts.extend(made);
     }
-    Ok(())
 }
 
 fn progress_bar(args: &RunArgs, inputs: &Inputs) -> Option<indicatif::ProgressBar> {

@@ -393,3 +393,88 @@ fn query_reports_malformed_lines_and_goes_on() {
         text(&out.stderr)
     );
 }
+
+/// The seed rule with some lines of its `[rule]` table replaced, written to a temporary directory.
+fn seed_variant(dir: &std::path::Path, replacements: &[(&str, &str)]) -> PathBuf {
+    let mut text =
+        std::fs::read_to_string(repo().join("examples/rules/launchdaemon_creation_and_load.toml"))
+            .unwrap();
+    for (from, to) in replacements {
+        assert!(text.contains(from), "{from}");
+        text = text.replacen(from, to, 1);
+    }
+    let path = dir.join("variant.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn run_honours_max_signals_per_interval() {
+    let dir = temp_dir("max-signals");
+    let rule = seed_variant(
+        &dir,
+        &[(
+            "from = \"now-9m\"",
+            "from = \"now-70m\"\ninterval = \"1h\"\nmax_signals = 1",
+        )],
+    );
+    let out = tripline(&["run", "--rules", rule.to_str().unwrap(), "examples/events"]);
+    let stderr = text(&out.stderr);
+    // All three true positives fall in the same hour: one is raised, two are dropped and counted.
+    assert_eq!(alerts(&out.stdout).len(), 3, "{stderr}");
+    assert!(
+        stderr.contains("3 matches, 3 alerts, 2 matches dropped by max_signals=1 per 1h"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn run_timestamp_override_falls_back_to_timestamp() {
+    let dir = temp_dir("override");
+    // The example events carry no event.ingested: Kibana falls back to @timestamp, and so does tripline.
+    let rule = seed_variant(
+        &dir,
+        &[(
+            "from = \"now-9m\"",
+            "from = \"now-9m\"\ntimestamp_override = \"event.ingested\"",
+        )],
+    );
+    let out = tripline(&["run", "--rules", rule.to_str().unwrap(), "examples/events"]);
+    assert_eq!(alerts(&out.stdout).len(), 9, "{}", text(&out.stderr));
+    // Without the fallback every event lacks its timestamp.
+    let strict = seed_variant(
+        &dir,
+        &[("from = \"now-9m\"", "from = \"now-9m\"\ntimestamp_override = \"event.ingested\"\ntimestamp_override_fallback_disabled = true")],
+    );
+    let out = tripline(&[
+        "run",
+        "--rules",
+        strict.to_str().unwrap(),
+        "examples/events",
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(alerts(&out.stdout).len(), 0, "{stderr}");
+    assert!(stderr.contains("46 bad lines"), "{stderr}");
+    assert!(stderr.contains("event.ingested"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn run_counts_out_of_order_events() {
+    let dir = temp_dir("order");
+    let good =
+        std::fs::read_to_string(repo().join("examples/events/macos-launchdaemon.ndjson")).unwrap();
+    let reversed: Vec<&str> = good.lines().rev().collect();
+    let path = dir.join("reversed.ndjson");
+    std::fs::write(&path, reversed.join("\n")).unwrap();
+    let out = tripline(&["run", "--rules", "examples/rules", path.to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    // Every event after the first is older than the one before it.
+    assert!(
+        stderr.contains("0 matches, 0 alerts, 45 events out of order"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -122,6 +122,31 @@ pub fn compile_key(
     c.finish(root)
 }
 
+/// Turns a compiled join key into a sample key. Samples take their keys from a
+/// composite aggregation, whose `terms` source gives a date as its raw doc value, a
+/// number (epoch milliseconds; PR elastic/elasticsearch#29370, and EQL's
+/// `CompositeKeyExtractor` passes the long through), where sequences print dates
+/// as text. So `sample by @timestamp_pretty` keys are `1671235200000` whatever the
+/// index's `format`.
+pub fn use_as_sample_key(key: &mut CompiledExpr, table: &FieldTable) {
+    let Some(Node::Field {
+        id, index: None, ..
+    }) = key.nodes.get(key.root as usize)
+    else {
+        return;
+    };
+    let Some(spec) = table.spec(*id) else { return };
+    if !spec.ty.is_date() {
+        return;
+    }
+    let nanos = spec.ty == FieldType::DateNanos;
+    key.nodes.push(Node::EpochNumber {
+        arg: key.root,
+        nanos,
+    });
+    key.root = u32::try_from(key.nodes.len() - 1).unwrap_or(u32::MAX);
+}
+
 /// Compiles `<category> where <condition>` into a stage predicate.
 pub fn compile_event_query(
     query: &ast::EventQuery,
@@ -202,7 +227,11 @@ impl<'s, 't> Compiler<'s, 't> {
                 op: BinaryOp::NotEq,
                 lhs,
                 rhs,
-            } if is_field(lhs) && is_foldable(rhs) && !is_null_literal(rhs) => {
+            } if is_field(lhs)
+                && !is_null_const(lhs, self.schema)
+                && is_foldable(rhs, self.schema)
+                && !is_null_const(rhs, self.schema) =>
+            {
                 let eq = ast::Expr {
                     kind: ExprKind::Binary {
                         op: BinaryOp::Eq,
@@ -249,7 +278,7 @@ impl<'s, 't> Compiler<'s, 't> {
 
     /// Evaluates a constant expression at compile time.
     fn fold(&mut self, expr: &ast::Expr) -> Option<Value> {
-        if !is_foldable(expr) {
+        if !is_foldable(expr, self.schema) {
             return None;
         }
         let mut sub = Compiler::new(self.schema, self.table);
@@ -342,6 +371,7 @@ impl<'s, 't> Compiler<'s, 't> {
             path: resolved.source_path,
             ty: resolved.ty,
             null_value: resolved.null_value,
+            date_format: resolved.date_format,
         });
         self.fields.push(id);
         let occ = match &mut self.occ {
@@ -391,8 +421,12 @@ impl<'s, 't> Compiler<'s, 't> {
             BinaryOp::GtEq => CmpOp::GtEq,
         };
         // `x == null` is an is-null test (and `null == null` is true); `x != null` is-not-null.
-        if is_null_literal(rhs) || is_null_literal(lhs) {
-            let other = if is_null_literal(rhs) { lhs } else { rhs };
+        if is_null_const(rhs, self.schema) || is_null_const(lhs, self.schema) {
+            let other = if is_null_const(rhs, self.schema) {
+                lhs
+            } else {
+                rhs
+            };
             let (a, _) = self.value(other);
             return match cmp {
                 CmpOp::Eq => (self.push(Node::IsNull(a)), Ty::Bool),
@@ -401,12 +435,12 @@ impl<'s, 't> Compiler<'s, 't> {
             };
         }
         // Literals go to the right, as Elasticsearch's optimizer arranges them.
-        let (lhs, rhs, cmp) = if is_foldable(lhs) && !is_foldable(rhs) {
+        let (lhs, rhs, cmp) = if is_foldable(lhs, self.schema) && !is_foldable(rhs, self.schema) {
             (rhs, lhs, flip(cmp))
         } else {
             (lhs, rhs, cmp)
         };
-        if !is_foldable(rhs) {
+        if !is_foldable(rhs, self.schema) {
             self.error(
                 E_UNSUPPORTED,
                 rhs.span,
@@ -540,7 +574,7 @@ impl<'s, 't> Compiler<'s, 't> {
 
     fn in_list(&mut self, lhs: &ast::Expr, list: &[ast::Expr], case_insensitive: bool) -> NodeId {
         let (l, lty) = self.value(lhs);
-        if list.iter().all(is_foldable) {
+        if list.iter().all(|item| is_foldable(item, self.schema)) {
             let mut set = InSet {
                 case_insensitive,
                 kind_ip: lty == Ty::Ip,
@@ -787,22 +821,34 @@ fn is_field(expr: &ast::Expr) -> bool {
     matches!(expr.kind, ExprKind::Field(_))
 }
 
-fn is_null_literal(expr: &ast::Expr) -> bool {
-    matches!(expr.kind, ExprKind::Literal(Literal::Null))
+/// A null constant: the `null` literal, or an optional field the mapping does not
+/// have. Elasticsearch's analyzer replaces such a field inside a filter by a null
+/// literal before verification (`ResolveOrReplaceOptionalRefs`), so `?x == ?y` on two
+/// unmapped fields is `null == null` and no field-to-field comparison.
+fn is_null_const(expr: &ast::Expr, schema: &Schema) -> bool {
+    match &expr.kind {
+        ExprKind::Literal(Literal::Null) => true,
+        ExprKind::Field(f) => is_missing_optional(f, schema),
+        _ => false,
+    }
 }
 
-/// No field references anywhere below.
-fn is_foldable(expr: &ast::Expr) -> bool {
+/// `?field` that an explicit mapping lacks: it reads as null.
+fn is_missing_optional(f: &ast::FieldRef, schema: &Schema) -> bool {
+    f.optional && schema.is_strict() && !schema.lookup(&f.path).known
+}
+
+/// No field references anywhere below (unmapped optional fields are null constants).
+fn is_foldable(expr: &ast::Expr, schema: &Schema) -> bool {
+    let all = |items: &[ast::Expr]| items.iter().all(|e| is_foldable(e, schema));
     match &expr.kind {
         ExprKind::Literal(_) => true,
-        ExprKind::Field(_) => false,
-        ExprKind::Not(e) | ExprKind::Neg(e) => is_foldable(e),
-        ExprKind::Binary { lhs, rhs, .. } => is_foldable(lhs) && is_foldable(rhs),
-        ExprKind::Match { lhs, patterns, .. } => {
-            is_foldable(lhs) && patterns.iter().all(is_foldable)
-        }
-        ExprKind::In { lhs, list, .. } => is_foldable(lhs) && list.iter().all(is_foldable),
-        ExprKind::Call { args, .. } => args.iter().all(is_foldable),
+        ExprKind::Field(f) => is_missing_optional(f, schema),
+        ExprKind::Not(e) | ExprKind::Neg(e) => is_foldable(e, schema),
+        ExprKind::Binary { lhs, rhs, .. } => is_foldable(lhs, schema) && is_foldable(rhs, schema),
+        ExprKind::Match { lhs, patterns, .. } => is_foldable(lhs, schema) && all(patterns),
+        ExprKind::In { lhs, list, .. } => is_foldable(lhs, schema) && all(list),
+        ExprKind::Call { args, .. } => all(args),
     }
 }
 

@@ -119,6 +119,7 @@ pub(crate) fn value(expr: &CompiledExpr, id: NodeId, event: &Event) -> Value {
             eval(expr, *inner, &env).into_owned()
         }
         Some(Node::And(..) | Node::Or(..) | Node::Not(..)) => Value::Bool(matches(expr, id, event)),
+        Some(Node::EpochNumber { arg, nanos }) => epoch_number(&value(expr, *arg, event), *nanos),
         _ => {
             let env = Env {
                 values: SmallVec::new(),
@@ -249,6 +250,23 @@ pub(crate) fn eval<'a>(expr: &'a CompiledExpr, id: NodeId, env: &Env<'a>) -> Cow
             let refs: SmallVec<[&Value; 4]> = values.iter().map(|v| v.as_ref()).collect();
             Cow::Owned(functions::call(*func, *case_insensitive, &refs))
         }
+        Node::EpochNumber { arg, nanos } => {
+            Cow::Owned(epoch_number(&eval(expr, *arg, env), *nanos))
+        }
+    }
+}
+
+/// A date value as epoch milliseconds (or nanoseconds); values that are not dates
+/// stay as they are.
+fn epoch_number(v: &Value, nanos: bool) -> Value {
+    match v {
+        Value::List(items) => Value::List(items.iter().map(|i| epoch_number(i, nanos)).collect()),
+        Value::Str(s) => match time::parse_timestamp_str(s) {
+            Some(ns) if nanos => Value::Int(ns),
+            Some(ns) => Value::Int(ns.div_euclid(1_000_000)),
+            None => v.clone(),
+        },
+        other => other.clone(),
     }
 }
 

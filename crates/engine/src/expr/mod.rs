@@ -26,7 +26,7 @@ use crate::field::{FieldId, FieldTable};
 use crate::schema::Schema;
 use crate::value::Value;
 
-pub use compile::{compile_condition, compile_event_query, compile_key};
+pub use compile::{compile_condition, compile_event_query, compile_key, use_as_sample_key};
 
 /// Index of a node in a [`CompiledExpr`].
 pub type NodeId = u32;
@@ -200,6 +200,12 @@ pub(crate) enum Node {
         func: Func,
         case_insensitive: bool,
         args: Box<[NodeId]>,
+    },
+    /// A date value (canonical text) as its epoch number: milliseconds, or
+    /// nanoseconds for `date_nanos` (`nanos`). Elements of a list map one by one.
+    EpochNumber {
+        arg: NodeId,
+        nanos: bool,
     },
 }
 

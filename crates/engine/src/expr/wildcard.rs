@@ -3,7 +3,6 @@
 //! `:` against hundreds of patterns costs one scan of the value.
 
 use std::borrow::Cow;
-use std::sync::OnceLock;
 
 use ahash::AHashSet;
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
@@ -35,9 +34,9 @@ pub struct StringMatcher {
     keyed: Vec<usize>,
     /// Globs whose pieces are all empty (`*`, `**`): checked on every value.
     unkeyed: Vec<usize>,
-    /// Anchored regex-syntax patterns for `?` wildcards and regexps.
-    regexes: Vec<String>,
-    automaton: OnceLock<Option<meta::Regex>>,
+    /// One automaton over every `?` wildcard and regexp (anchored), built eagerly:
+    /// a pattern that cannot be built is a compile error, never a silent non-match.
+    automaton: Option<meta::Regex>,
 }
 
 /// A wildcard made of literal pieces separated by `*`.
@@ -93,7 +92,9 @@ impl Glob {
 }
 
 impl StringMatcher {
-    /// Compiles the patterns; an invalid regexp yields its index and a message.
+    /// Compiles the patterns, including the regex automaton, so that every failure
+    /// (syntax, size limit) surfaces here; it yields the index of the offending
+    /// pattern in `patterns` and a message.
     pub fn new(
         patterns: &[Pattern],
         case_insensitive: bool,
@@ -101,6 +102,8 @@ impl StringMatcher {
         let mut exact = AHashSet::new();
         let mut globs = Vec::new();
         let mut regexes = Vec::new();
+        // For each entry of `regexes`, the index of its pattern in `patterns`.
+        let mut regex_origin = Vec::new();
         for (i, p) in patterns.iter().enumerate() {
             match p {
                 Pattern::Wildcard(w) if !w.contains(['*', '?']) => {
@@ -109,9 +112,13 @@ impl StringMatcher {
                 Pattern::Wildcard(w) if !w.contains('?') => {
                     globs.push(Glob::new(&fold(w, case_insensitive)))
                 }
-                Pattern::Wildcard(w) => regexes.push(wildcard_to_regex(w)),
+                Pattern::Wildcard(w) => {
+                    regexes.push(wildcard_to_regex(w));
+                    regex_origin.push(i);
+                }
                 Pattern::Regex(r) => {
-                    regexes.push(super::regex::lucene_to_regex(r).map_err(|e| (i, e))?)
+                    regexes.push(super::regex::lucene_to_regex(r).map_err(|e| (i, e))?);
+                    regex_origin.push(i);
                 }
             }
         }
@@ -136,13 +143,14 @@ impl StringMatcher {
             )
         };
         let anchored: Vec<String> = regexes.iter().map(|r| format!("^(?:{r})$")).collect();
-        // Validate now (cheap); build the automaton on first use, since many
-        // compiled rules never see a value for this field.
-        let syntax_config = syntax::Config::new().case_insensitive(case_insensitive);
-        for (i, pattern) in anchored.iter().enumerate() {
-            syntax::parse_with(pattern, &syntax_config)
-                .map_err(|e| (i, format!("invalid regular expression: {e}")))?;
-        }
+        let automaton = if anchored.is_empty() {
+            None
+        } else {
+            Some(
+                build_automaton(&anchored, case_insensitive)
+                    .map_err(|(i, msg)| (regex_origin.get(i).copied().unwrap_or(0), msg))?,
+            )
+        };
         Ok(StringMatcher {
             case_insensitive,
             exact,
@@ -150,8 +158,7 @@ impl StringMatcher {
             prefilter,
             keyed,
             unkeyed,
-            regexes: anchored,
-            automaton: OnceLock::new(),
+            automaton,
         })
     }
 
@@ -159,7 +166,7 @@ impl StringMatcher {
     /// (lowercased when case-insensitive), and whether matching is case-insensitive.
     /// Used by [`crate::dispatch`] to index rules by constant.
     pub(crate) fn exact_only(&self) -> Option<(impl Iterator<Item = &str>, bool)> {
-        (self.globs.is_empty() && self.regexes.is_empty() && !self.exact.is_empty())
+        (self.globs.is_empty() && self.automaton.is_none() && !self.exact.is_empty())
             .then(|| (self.exact.iter().map(|s| s.as_ref()), self.case_insensitive))
     }
 
@@ -188,17 +195,53 @@ impl StringMatcher {
                 }
             }
         }
-        if self.regexes.is_empty() {
-            return false;
+        self.automaton.as_ref().is_some_and(|re| re.is_match(s))
+    }
+}
+
+/// Size limit of one compiled pattern set (Thompson NFA); beyond it the query is
+/// rejected rather than allowed to exhaust memory.
+const NFA_SIZE_LIMIT: usize = 64 << 20;
+
+/// Builds the automaton over `anchored` patterns; on failure, the index of the
+/// pattern at fault (found by building the patterns one by one when the error
+/// does not say) and a message.
+fn build_automaton(
+    anchored: &[String],
+    case_insensitive: bool,
+) -> Result<meta::Regex, (usize, String)> {
+    let build = |patterns: &[&String]| {
+        meta::Regex::builder()
+            .syntax(syntax::Config::new().case_insensitive(case_insensitive))
+            .configure(meta::Config::new().nfa_size_limit(Some(NFA_SIZE_LIMIT)))
+            .build_many(patterns)
+    };
+    let all: Vec<&String> = anchored.iter().collect();
+    let err = match build(&all) {
+        Ok(re) => return Ok(re),
+        Err(e) => e,
+    };
+    if let Some(id) = err.pattern() {
+        return Err((id.as_usize(), describe_build_error(&err)));
+    }
+    for (i, p) in anchored.iter().enumerate() {
+        if let Err(e) = build(&[p]) {
+            return Err((i, describe_build_error(&e)));
         }
-        let automaton = self.automaton.get_or_init(|| {
-            meta::Regex::builder()
-                .syntax(syntax::Config::new().case_insensitive(self.case_insensitive))
-                .configure(meta::Config::new().nfa_size_limit(Some(64 << 20)))
-                .build_many(&self.regexes)
-                .ok()
-        });
-        automaton.as_ref().is_some_and(|re| re.is_match(s))
+    }
+    Err((
+        0,
+        format!("the patterns together are too large to compile: {err}"),
+    ))
+}
+
+fn describe_build_error(err: &meta::BuildError) -> String {
+    if err.size_limit().is_some() {
+        format!("pattern too large to compile (limit {NFA_SIZE_LIMIT} bytes): {err}")
+    } else if let Some(syntax) = err.syntax_error() {
+        format!("invalid regular expression: {syntax}")
+    } else {
+        format!("invalid pattern: {err}")
     }
 }
 

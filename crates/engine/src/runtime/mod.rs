@@ -6,6 +6,7 @@
 //! and the `size` cap are applied to the output as it streams.
 
 pub mod event_query;
+pub mod reorder;
 pub mod sample;
 pub mod sequence;
 
@@ -139,6 +140,10 @@ pub struct Matcher {
     state: State,
     pipes: PipeChain,
     raw: Vec<Ordered>,
+    /// Samples are emitted as they complete (rule mode), not at the end.
+    streaming_samples: bool,
+    /// Results emitted so far by streaming samples (their order number).
+    samples_out: u64,
 }
 
 impl Matcher {
@@ -174,6 +179,8 @@ impl Matcher {
             state,
             pipes: PipeChain::new(pipes),
             raw: Vec::new(),
+            streaming_samples: false,
+            samples_out: 0,
         }
     }
 
@@ -201,6 +208,60 @@ impl Matcher {
         self.pipes.feed(raw.drain(..).map(|(_, m)| m), out);
         self.pipes.finish(out);
         self.raw = raw;
+    }
+
+    /// A matcher for a rule over an unbounded stream: sequence and sample state is capped at
+    /// `max_state` entries (the oldest key is evicted first, see [`Matcher::evicted`]), and a
+    /// sample with a look-back is emitted as soon as it completes within it (see
+    /// [`sample`]) instead of at the end of input.
+    pub fn for_stream(plan: Arc<Plan>, max_state: Option<usize>) -> Matcher {
+        let lookback = plan.options.lookback;
+        let mut matcher = Matcher::new(plan);
+        match &mut matcher.state {
+            State::Event { .. } => {}
+            State::Sequence(s) => s.machine.set_cap(max_state),
+            State::Sample(s) => {
+                s.set_cap(max_state);
+                s.set_window(lookback);
+                matcher.streaming_samples = lookback.is_some();
+            }
+        }
+        matcher
+    }
+
+    /// Whether `event` can change this matcher's state or output: an event query sees every
+    /// event; a sequence or sample only those matching a stage (or `until`). Others only move
+    /// time on, so a caller may skip buffering them.
+    pub fn relevant(&self, event: &Event) -> bool {
+        match &self.plan.kind {
+            PlanKind::Event(_) => true,
+            PlanKind::Sequence(seq) => {
+                seq.stages.iter().any(|w| w.stage.predicate.matches(event))
+                    || seq
+                        .until
+                        .as_ref()
+                        .is_some_and(|u| u.predicate.matches(event))
+            }
+            PlanKind::Sample(sample) => sample.stages.iter().any(|s| s.predicate.matches(event)),
+        }
+    }
+
+    /// State entries dropped by the `max_state` cap so far.
+    pub fn evicted(&self) -> u64 {
+        match &self.state {
+            State::Event { .. } => 0,
+            State::Sequence(s) => s.machine.evicted(),
+            State::Sample(s) => s.evicted(),
+        }
+    }
+
+    /// Join keys currently holding state.
+    pub fn key_count(&self) -> usize {
+        match &self.state {
+            State::Event { .. } => 0,
+            State::Sequence(s) => s.machine.key_count(),
+            State::Sample(s) => s.key_count(),
+        }
     }
 
     /// Entries of live state (partial sequences, remembered events, buffered results).
@@ -263,8 +324,25 @@ impl Matcher {
                         hits.extend(keys.drain(..).map(|k| (index, k)));
                     }
                 }
-                if !hits.is_empty() {
+                if hits.is_empty() {
+                    return;
+                }
+                if !self.streaming_samples {
                     machine.push(event, &hits);
+                    return;
+                }
+                let mut samples = Vec::new();
+                let ts = event.timestamp.unwrap_or(i64::MIN);
+                machine.push_at(event, ts, &hits, &mut samples);
+                for s in samples {
+                    self.samples_out += 1;
+                    out.push((
+                        self.samples_out,
+                        Match::Sequence {
+                            join_keys: s.key.0.into_vec(),
+                            events: s.events.into_iter().map(Some).collect(),
+                        },
+                    ));
                 }
             }
             _ => {}
@@ -272,9 +350,13 @@ impl Matcher {
     }
 
     pub(crate) fn advance_raw(&mut self, watermark_ns: i64, out: &mut Vec<Ordered>) {
-        if let State::Sequence(state) = &mut self.state {
-            state.machine.advance_to(watermark_ns, &mut state.out);
-            drain_sequences(&mut state.out, out);
+        match &mut self.state {
+            State::Sequence(state) => {
+                state.machine.advance_to(watermark_ns, &mut state.out);
+                drain_sequences(&mut state.out, out);
+            }
+            State::Sample(machine) => machine.advance_to(watermark_ns),
+            State::Event { .. } => {}
         }
     }
 

@@ -12,7 +12,9 @@
 //!   with Elasticsearch's rules for combining leading and trailing hits.
 //!
 //! State is dropped as soon as it can no longer lead to a match: a deadline index
-//! (`BTreeMap` expiry → keys) makes expiry cost O(expired).
+//! (`BTreeMap` expiry → keys) makes expiry cost O(expired). An optional cap on live entries
+//! evicts the join key holding the oldest state first (all of that key's state), counted in
+//! [`SequenceMachine::evicted`]: a hostile or runaway stream cannot grow memory without end.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::hash::Hash;
@@ -132,6 +134,14 @@ pub struct SequenceMachine<E, K> {
     has_trailing: bool,
     keys: AHashMap<K, KeyState<E>>,
     deadlines: BTreeMap<i64, Vec<K>>,
+    /// Entries in `deadlines` (stale ones included), to know when to compact it.
+    index_len: usize,
+    /// Live entries (partials, remembered missing events, pending candidates), kept in step
+    /// with every change so that the cap costs O(1) per event.
+    live: usize,
+    /// Most live entries before the oldest key is evicted.
+    cap: Option<usize>,
+    evicted: u64,
     counter: u64,
     watermark: i64,
 }
@@ -160,9 +170,40 @@ impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
             spec,
             keys: AHashMap::new(),
             deadlines: BTreeMap::new(),
+            index_len: 0,
+            live: 0,
+            cap: None,
+            evicted: 0,
             counter: 0,
             watermark: i64::MIN,
         }
+    }
+
+    /// Caps live entries at `cap` (at least 1): past it, the key whose oldest state is oldest
+    /// is evicted with all its state.
+    pub fn set_cap(&mut self, cap: Option<usize>) {
+        self.cap = cap.map(|c| c.max(1));
+    }
+
+    /// Entries dropped by the cap so far.
+    pub fn evicted(&self) -> u64 {
+        self.evicted
+    }
+
+    /// Join keys holding state.
+    pub fn key_count(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether state is indexed by age: needed to expire it (a span) or to evict it (a cap).
+    fn indexed(&self) -> bool {
+        self.span().is_some() || self.cap.is_some()
+    }
+
+    /// Index position of state that began at `start`: its expiry when there is a span, else
+    /// its start (used only to find the oldest for eviction).
+    fn index_at(&self, start: i64) -> i64 {
+        start.saturating_add(self.span().unwrap_or(0))
     }
 
     /// How long state may live: maxspan, else the look-back, else forever.
@@ -172,7 +213,7 @@ impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
 
     /// Number of live state entries (partials, remembered missing events, pending candidates).
     pub fn state_len(&self) -> usize {
-        self.keys.values().map(KeyState::len).sum()
+        self.live
     }
 
     /// Offers one event. `ts` must not go backwards.
@@ -222,13 +263,16 @@ impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
         for key in &hits.until {
             if let Some(state) = self.keys.get_mut(key) {
                 for slot in state.slots.iter_mut() {
-                    *slot = None;
+                    if slot.take().is_some() {
+                        self.live = self.live.saturating_sub(1);
+                    }
                 }
                 if state.is_empty() {
                     self.keys.remove(key);
                 }
             }
         }
+        self.enforce_cap();
     }
 
     fn match_stage(
@@ -257,8 +301,12 @@ impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
             let Some(mut partial) = state.slots.get_mut(previous).and_then(Option::take) else {
                 return;
             };
+            self.live = self.live.saturating_sub(1);
             if maxspan.is_some_and(|span| ts.saturating_sub(partial.start_ts) > span) {
                 // ES consumes the partial even when maxspan rejects the match.
+                if state.is_empty() {
+                    self.keys.remove(key);
+                }
                 return;
             }
             partial.events.push((event.clone(), ts));
@@ -272,16 +320,16 @@ impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
                 self.keys.remove(key);
             }
         } else {
-            let deadline = self
-                .span()
-                .map(|span| partial.start_ts.saturating_add(span));
+            let deadline = self.indexed().then(|| self.index_at(partial.start_ts));
             let stages = self.spec.missing.len();
             let state = self
                 .keys
                 .entry(key.clone())
                 .or_insert_with(|| KeyState::new(stages));
             if let Some(slot) = state.slots.get_mut(stage) {
-                *slot = Some(partial);
+                if slot.replace(partial).is_none() {
+                    self.live += 1;
+                }
             }
             if let Some(deadline) = deadline {
                 self.schedule(key, deadline);
@@ -357,6 +405,7 @@ impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
                 start_ts
             };
             let decided_at = self.span().map(|span| anchor.saturating_add(span));
+            let index_at = self.indexed().then(|| self.index_at(anchor));
             let pending = Pending {
                 partial,
                 leading,
@@ -368,7 +417,8 @@ impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
                 .entry(key.clone())
                 .or_insert_with(|| KeyState::new(stages));
             state.pending.push(pending);
-            if let Some(deadline) = decided_at {
+            self.live += 1;
+            if let Some(deadline) = index_at {
                 self.schedule(key, deadline);
             }
             return;
@@ -417,7 +467,7 @@ impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
         out: &mut Vec<SequenceOutput<E, K>>,
     ) {
         let stages = self.spec.missing.len();
-        let span = self.span();
+        let index_at = self.indexed().then(|| self.index_at(ts));
         let is_trailing = stage > self.last_positive;
         let state = self
             .keys
@@ -425,6 +475,7 @@ impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
             .or_insert_with(|| KeyState::new(stages));
         if let Some(seen) = state.missing_seen.get_mut(stage) {
             seen.push_back(ts);
+            self.live += 1;
         }
         let mut decided = Vec::new();
         if is_trailing && !state.pending.is_empty() {
@@ -442,8 +493,9 @@ impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
                 }
             }
         }
-        if let Some(span) = span {
-            self.schedule(key, ts.saturating_add(span));
+        self.live = self.live.saturating_sub(decided.len());
+        if let Some(deadline) = index_at {
+            self.schedule(key, deadline);
         }
         for pending in decided {
             let start_ts = pending.partial.start_ts;
@@ -483,6 +535,55 @@ impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
             .entry(deadline)
             .or_default()
             .push(key.clone());
+        self.index_len += 1;
+        if self.index_len > 2 * self.keys.len() + 1024 {
+            self.compact_index();
+        }
+    }
+
+    /// Drops stale index entries (keys rescheduled earlier, or removed): without a span
+    /// nothing else would ever remove them.
+    fn compact_index(&mut self) {
+        self.deadlines.clear();
+        for (key, state) in &self.keys {
+            if let Some(deadline) = state.scheduled {
+                self.deadlines
+                    .entry(deadline)
+                    .or_default()
+                    .push(key.clone());
+            }
+        }
+        self.index_len = self.deadlines.values().map(Vec::len).sum();
+    }
+
+    /// Evicts keys, oldest state first, until live entries are within the cap.
+    fn enforce_cap(&mut self) {
+        let Some(cap) = self.cap else {
+            return;
+        };
+        while self.live > cap {
+            let Some(entry) = self.deadlines.first_entry() else {
+                return;
+            };
+            let (at, mut keys) = entry.remove_entry();
+            self.index_len = self.index_len.saturating_sub(keys.len());
+            while self.live > cap {
+                let Some(key) = keys.pop() else {
+                    break;
+                };
+                if self.keys.get(&key).is_some_and(|s| s.scheduled == Some(at)) {
+                    if let Some(state) = self.keys.remove(&key) {
+                        let dropped = state.len();
+                        self.live = self.live.saturating_sub(dropped);
+                        self.evicted += dropped as u64;
+                    }
+                }
+            }
+            if !keys.is_empty() {
+                self.index_len += keys.len();
+                self.deadlines.insert(at, keys);
+            }
+        }
     }
 
     /// Moves event time forward: drops state that can no longer match and releases
@@ -500,6 +601,7 @@ impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
                 break;
             }
             let (deadline, keys) = entry.remove_entry();
+            self.index_len = self.index_len.saturating_sub(keys.len());
             for key in keys {
                 self.expire_key(&key, deadline, watermark, span, out);
             }
@@ -523,14 +625,17 @@ impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
         }
         state.scheduled = None;
         let alive = |t: i64| watermark.saturating_sub(t) <= span;
+        let mut dropped = 0;
         for slot in state.slots.iter_mut() {
             if slot.as_ref().is_some_and(|p| !alive(p.start_ts)) {
                 *slot = None;
+                dropped += 1;
             }
         }
         for seen in state.missing_seen.iter_mut() {
             while seen.front().is_some_and(|&t| !alive(t)) {
                 seen.pop_front();
+                dropped += 1;
             }
         }
         let mut released = Vec::new();
@@ -548,6 +653,7 @@ impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
             }
         }
         released.sort_by_key(|p| p.partial.last_counter);
+        self.live = self.live.saturating_sub(dropped + released.len());
 
         // Next deadline of what is left.
         let mut next: Option<i64> = None;
@@ -590,6 +696,8 @@ impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
         }
         self.keys.clear();
         self.deadlines.clear();
+        self.index_len = 0;
+        self.live = 0;
     }
 }
 
@@ -899,11 +1007,114 @@ mod tests {
                     until: if *until { vec![*key] } else { vec![] },
                 };
                 machine.push(id, ts * MS, &hits, &mut out);
+                proptest::prop_assert_eq!(machine.state_len(), machine.recount());
             }
             machine.finish(&mut out);
             let got: Vec<Vec<u32>> = out.iter().map(|s| s.events.iter().flatten().copied().collect()).collect();
             proptest::prop_assert_eq!(got, reference(3, maxspan, &events));
         }
+    }
+
+    impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
+        /// The live count the slow way, to check the incremental one.
+        fn recount(&self) -> usize {
+            self.keys.values().map(KeyState::len).sum()
+        }
+    }
+
+    proptest::proptest! {
+        /// With missing stages, a cap and a look-back, the incremental count stays exact and
+        /// the cap holds after every event.
+        #[test]
+        fn live_count_is_exact_and_capped(
+            raw in proptest::collection::vec((0i64..4, proptest::collection::vec(0usize..4, 0..3), 0u8..6, proptest::bool::weighted(0.1)), 0..80),
+            cap in proptest::option::of(1usize..6),
+            maxspan in proptest::option::of(1i64..8),
+        ) {
+            let mut machine: SequenceMachine<u32, u8> = SequenceMachine::new(SequenceSpec {
+                missing: vec![true, false, true, false, true],
+                maxspan_ns: maxspan.map(|m| m * MS),
+                lookback_ns: Some(10 * MS),
+            });
+            machine.set_cap(cap);
+            let mut out = Vec::new();
+            let mut ts = 0;
+            for (i, (step, mut stages, key, until)) in raw.into_iter().enumerate() {
+                ts += step;
+                stages.sort_unstable();
+                stages.dedup();
+                let hits = StageHits {
+                    stages: stages.iter().map(|&s| (s, key)).collect(),
+                    until: if until { vec![key] } else { vec![] },
+                };
+                machine.push(&(i as u32), ts * MS, &hits, &mut out);
+                proptest::prop_assert_eq!(machine.state_len(), machine.recount());
+                if let Some(cap) = cap {
+                    proptest::prop_assert!(machine.state_len() <= cap);
+                }
+            }
+            machine.advance_to(ts * MS + 100 * MS, &mut out);
+            proptest::prop_assert_eq!(machine.state_len(), 0);
+            proptest::prop_assert_eq!(machine.recount(), 0);
+        }
+    }
+
+    #[test]
+    fn cap_evicts_oldest_key_and_counts() {
+        let mut machine: SequenceMachine<u32, u32> = SequenceMachine::new(SequenceSpec {
+            missing: vec![false, false],
+            maxspan_ns: None,
+            lookback_ns: None,
+        });
+        machine.set_cap(Some(3));
+        let mut out = Vec::new();
+        for i in 0..10u32 {
+            let hits = StageHits {
+                stages: vec![(0, i)],
+                until: vec![],
+            };
+            machine.push(&i, i64::from(i) * MS, &hits, &mut out);
+            assert!(machine.state_len() <= 3);
+        }
+        assert_eq!(machine.evicted(), 7);
+        // The newest three keys survive: 7, 8 and 9 complete, older keys do not.
+        for i in 0..10u32 {
+            let hits = StageHits {
+                stages: vec![(1, i)],
+                until: vec![],
+            };
+            machine.push(&(100 + i), 100 * MS, &hits, &mut out);
+        }
+        let firsts: Vec<u32> = out.iter().filter_map(|s| s.events[0]).collect();
+        assert_eq!(firsts, vec![7, 8, 9]);
+        assert_eq!(machine.state_len(), 0);
+    }
+
+    #[test]
+    fn index_stays_compact_without_a_span() {
+        // Keys created and completed again and again leave stale index entries behind;
+        // without a span nothing expires them, so the index must compact itself.
+        let mut machine: SequenceMachine<u32, u32> = SequenceMachine::new(SequenceSpec {
+            missing: vec![false, false],
+            maxspan_ns: None,
+            lookback_ns: None,
+        });
+        machine.set_cap(Some(1_000_000));
+        let mut out = Vec::new();
+        for i in 0..50_000u32 {
+            let stage = (i % 2) as usize;
+            let hits = StageHits {
+                stages: vec![(stage, 1)],
+                until: vec![],
+            };
+            machine.push(&i, i64::from(i) * MS, &hits, &mut out);
+        }
+        assert_eq!(out.len(), 25_000);
+        assert!(
+            machine.index_len < 2_000,
+            "index grew to {}",
+            machine.index_len
+        );
     }
 
     #[test]

@@ -1,0 +1,460 @@
+//! The event loop of `tripline run` over batches of lines: parsing and rule dispatch on N threads, then
+//! matching with the rules sharded across the same threads, alerts merged back into the order a
+//! one-event-at-a-time loop over every rule would write them.
+//!
+//! Per batch:
+//! 1. (parallel, lines split in chunks) each line is parsed once per group and offered to the group's
+//!    [`Dispatcher`], which names the rules that can match it;
+//! 2. (sequential, cheap) per line and group: index selection (memoised per distinct index-pattern set and
+//!    event location), out-of-order tracking per such set, and whether event time moved enough to expire
+//!    state;
+//! 3. (parallel, rules split by `index % threads`) each thread pushes the events to its rules, in line
+//!    order, collecting alerts tagged with (line, group, rule position);
+//! 4. alerts are stably sorted by that tag and written: the same bytes as with one thread.
+//!
+//! Out-of-order bookkeeping is per distinct index selector rather than per rule: every rule of a group with
+//! the same index patterns sees the same events, so "older than the newest event this rule saw" is the
+//! same test, and it costs nothing for rules the event is not offered to.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use engine::dispatch::{DispatchScratch, Dispatcher};
+use engine::event::Event;
+use engine::runtime::Match;
+use rules::{EventLocation, IndexSelector};
+use serde_json::{Map, Value as Json};
+
+use super::{bad_line, collect_alerts, Group, LiveRule, Stats};
+use crate::cli::RunArgs;
+use crate::input::Position;
+use crate::output::Output;
+
+/// Lines parsed and matched together. Large enough that thread hand-offs are rare, small enough to keep
+/// memory flat (a batch holds its lines and their events).
+pub(super) const BATCH_LINES: usize = 2048;
+/// Event time a group must move before its matchers are told (expiring state they no longer need).
+const ADVANCE_EVERY_NS: i64 = 1_000_000_000;
+/// Distinct event locations whose index selection is remembered per group.
+const SELECTION_CACHE_LIMIT: usize = 4096;
+
+/// A document line waiting in the batch.
+pub(super) struct Line {
+    pub text: String,
+    pub position: Position,
+    /// Arrival number (the event's `seq`).
+    pub seq: u64,
+}
+
+/// Lines read but not yet matched. Line buffers are reused from batch to batch.
+pub(super) struct Batch {
+    lines: Vec<Line>,
+    len: usize,
+    capacity: usize,
+    threads: usize,
+    alerts: Vec<Map<String, Json>>,
+    bad: Vec<(Position, String)>,
+}
+
+impl Batch {
+    pub(super) fn new(threads: usize, capacity: usize) -> Batch {
+        Batch {
+            lines: Vec::new(),
+            len: 0,
+            capacity: capacity.max(1),
+            threads: threads.max(1),
+            alerts: Vec::new(),
+            bad: Vec::new(),
+        }
+    }
+
+    /// Adds a line; true when the batch is full and should be flushed.
+    pub(super) fn push(&mut self, text: &str, position: &Position, seq: u64) -> bool {
+        match self.lines.get_mut(self.len) {
+            Some(line) => {
+                line.text.clear();
+                line.text.push_str(text);
+                line.position.clone_from(position);
+                line.seq = seq;
+            }
+            None => self.lines.push(Line {
+                text: text.to_string(),
+                position: position.clone(),
+                seq,
+            }),
+        }
+        self.len += 1;
+        self.len >= self.capacity
+    }
+
+    /// Matches the batched lines, writes their alerts and reports their bad lines (an error under
+    /// `--strict`, after the lines before the bad one have run).
+    pub(super) fn flush(
+        &mut self,
+        groups: &[Group],
+        routers: &mut [Router],
+        live: &mut [LiveRule],
+        output: &mut Output,
+        stats: &mut Stats,
+        args: &RunArgs,
+    ) -> anyhow::Result<()> {
+        if self.len == 0 {
+            return Ok(());
+        }
+        let lines = self.lines.get(..self.len).unwrap_or_default();
+        self.len = 0;
+        run_batch(
+            lines,
+            groups,
+            routers,
+            live,
+            self.threads,
+            args.strict,
+            &mut self.alerts,
+            &mut self.bad,
+        );
+        let written = output.alerts(&self.alerts);
+        self.alerts.clear();
+        written?;
+        for (position, why) in self.bad.drain(..) {
+            bad_line(stats, args, &position, &why)?;
+        }
+        Ok(())
+    }
+}
+
+/// Per group: which rules can see which events.
+pub(super) struct Router {
+    dispatcher: Dispatcher,
+    /// Offer every event to every rule (the plain path, for comparisons).
+    plain: bool,
+    selectors: Vec<IndexSelector>,
+    /// Per rule position in the group: its index in `selectors`.
+    rule_selector: Vec<usize>,
+    /// Per event location: which selectors select it.
+    locations: HashMap<EventLocation, Arc<[bool]>>,
+    /// Per selector: the newest event time it selected, and how many older events came after it.
+    newest: Vec<Option<i64>>,
+    out_of_order: Vec<u64>,
+    last_advance: Option<i64>,
+}
+
+impl Router {
+    pub(super) fn new(group: &Group, live: &[LiveRule], plain: bool) -> Router {
+        let plans: Vec<&engine::Plan> = group
+            .rules
+            .iter()
+            .filter_map(|&i| live.get(i))
+            .map(|rule| rule.matcher.plan().as_ref())
+            .collect();
+        let dispatcher = Dispatcher::new(&plans, &group.fields);
+        let mut selectors: Vec<IndexSelector> = Vec::new();
+        let mut rule_selector = Vec::new();
+        for rule in group.rules.iter().filter_map(|&i| live.get(i)) {
+            let index = match selectors.iter().position(|s| *s == rule.rule.index) {
+                Some(i) => i,
+                None => {
+                    selectors.push(rule.rule.index.clone());
+                    selectors.len() - 1
+                }
+            };
+            rule_selector.push(index);
+        }
+        Router {
+            dispatcher,
+            plain,
+            newest: vec![None; selectors.len()],
+            out_of_order: vec![0; selectors.len()],
+            selectors,
+            rule_selector,
+            locations: HashMap::new(),
+            last_advance: None,
+        }
+    }
+
+    /// Events older than the newest one seen, for the rule at `position` of the group.
+    pub(super) fn out_of_order(&self, position: usize) -> u64 {
+        self.rule_selector
+            .get(position)
+            .and_then(|&s| self.out_of_order.get(s))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn candidates(&self, event: &Event, scratch: &mut DispatchScratch, out: &mut Vec<u32>) {
+        if self.plain {
+            out.clear();
+            out.extend(0..u32::try_from(self.rule_selector.len()).unwrap_or(u32::MAX));
+        } else {
+            self.dispatcher.candidates(event, scratch, out);
+        }
+    }
+
+    fn route(&mut self, group: &Group, event: &Event) -> Routing {
+        let [kind, dataset, namespace] = group.data_stream.map(|id| event.get(id).first().as_str());
+        let location = EventLocation::from_parts(event.index(), kind, dataset, namespace);
+        let selected = match self.locations.get(&location) {
+            Some(known) => Arc::clone(known),
+            None => {
+                let selected: Arc<[bool]> = self
+                    .selectors
+                    .iter()
+                    .map(|s| s.selects(&location))
+                    .collect();
+                // Bounded: a stream of ever-new index names must not grow the cache without end.
+                if self.locations.len() >= SELECTION_CACHE_LIMIT {
+                    self.locations.clear();
+                }
+                self.locations.insert(location, Arc::clone(&selected));
+                selected
+            }
+        };
+        let time = event.timestamp.unwrap_or(i64::MIN);
+        let mut late: Option<Box<[bool]>> = None;
+        for (s, &on) in selected.iter().enumerate() {
+            if !on {
+                continue;
+            }
+            let Some(newest) = self.newest.get_mut(s) else {
+                continue;
+            };
+            if newest.is_some_and(|n| time < n) {
+                if let Some(count) = self.out_of_order.get_mut(s) {
+                    *count += 1;
+                }
+                if let Some(flag) = late
+                    .get_or_insert_with(|| vec![false; selected.len()].into_boxed_slice())
+                    .get_mut(s)
+                {
+                    *flag = true;
+                }
+            } else {
+                *newest = Some(time);
+            }
+        }
+        let advance = match self.last_advance {
+            None => {
+                self.last_advance = Some(time);
+                false
+            }
+            Some(last) if time.saturating_sub(last) >= ADVANCE_EVERY_NS => {
+                self.last_advance = Some(time);
+                true
+            }
+            Some(_) => false,
+        };
+        Routing {
+            selected,
+            late,
+            advance,
+            time,
+        }
+    }
+}
+
+struct Routing {
+    selected: Arc<[bool]>,
+    /// Per selector: this event is older than the newest one it selected before.
+    late: Option<Box<[bool]>>,
+    advance: bool,
+    time: i64,
+}
+
+/// One line after phase 1: per group its event and candidate rule positions, or why it failed.
+#[derive(Default)]
+struct Parsed {
+    events: Vec<Option<(Arc<Event>, Vec<u32>)>>,
+    failure: Option<String>,
+}
+
+/// An alert and where the one-threaded loop would have written it.
+type Tagged = ((u32, u32, u32), Map<String, Json>);
+
+/// Runs one batch of lines through every group; appends alerts in output order and bad lines.
+#[allow(clippy::too_many_arguments)]
+fn run_batch(
+    lines: &[Line],
+    groups: &[Group],
+    routers: &mut [Router],
+    live: &mut [LiveRule],
+    threads: usize,
+    stop_at_first_bad: bool,
+    alerts: &mut Vec<Map<String, Json>>,
+    bad: &mut Vec<(Position, String)>,
+) {
+    let threads = threads.clamp(1, 64);
+    // Phase 1: parse + dispatch.
+    let parsed: Vec<Parsed> = if threads == 1 || lines.len() < 64 {
+        parse_chunk(lines, groups, routers)
+    } else {
+        let chunk = lines.len().div_ceil(threads);
+        let routers_ref: &[Router] = routers;
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = lines
+                .chunks(chunk)
+                .map(|part| scope.spawn(move || parse_chunk(part, groups, routers_ref)))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        })
+    };
+
+    // Phase 2: routing, in line order; stops after the first bad line when asked to.
+    let mut routings: Vec<Vec<Option<Routing>>> = Vec::with_capacity(parsed.len());
+    let mut last = parsed.len();
+    for (index, (line, result)) in lines.iter().zip(&parsed).enumerate() {
+        let mut per_group = Vec::with_capacity(groups.len());
+        for ((group, router), event) in groups.iter().zip(routers.iter_mut()).zip(&result.events) {
+            per_group.push(event.as_ref().map(|(event, _)| router.route(group, event)));
+        }
+        routings.push(per_group);
+        if let Some(why) = &result.failure {
+            bad.push((line.position.clone(), why.clone()));
+            if stop_at_first_bad {
+                last = index + 1;
+                break;
+            }
+        }
+    }
+
+    // Phase 3: matching, rules sharded across threads.
+    let routers: &[Router] = routers;
+    let work = Work {
+        parsed: parsed.get(..last).unwrap_or(&parsed),
+        routings: &routings,
+        groups,
+        routers,
+    };
+    let mut tagged: Vec<Tagged> = if threads == 1 {
+        let mut mine: Vec<Option<&mut LiveRule>> = live.iter_mut().map(Some).collect();
+        work.run(&mut mine)
+    } else {
+        let mut shards: Vec<Vec<Option<&mut LiveRule>>> = (0..threads)
+            .map(|_| std::iter::repeat_with(|| None).take(live.len()).collect())
+            .collect();
+        for (index, rule) in live.iter_mut().enumerate() {
+            if let Some(slot) = shards
+                .get_mut(index % threads)
+                .and_then(|shard| shard.get_mut(index))
+            {
+                *slot = Some(rule);
+            }
+        }
+        let work = &work;
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = shards
+                .into_iter()
+                .map(|mut shard| scope.spawn(move || work.run(&mut shard)))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        })
+    };
+    tagged.sort_by_key(|(tag, _)| *tag);
+    alerts.extend(tagged.into_iter().map(|(_, alert)| alert));
+}
+
+fn parse_chunk(lines: &[Line], groups: &[Group], routers: &[Router]) -> Vec<Parsed> {
+    let mut scratch = DispatchScratch::default();
+    lines
+        .iter()
+        .map(|line| {
+            let mut parsed = Parsed {
+                events: Vec::with_capacity(groups.len()),
+                failure: None,
+            };
+            for (group, router) in groups.iter().zip(routers) {
+                match group.parse(&line.text) {
+                    Ok(mut event) => {
+                        event.seq = line.seq;
+                        let mut candidates = Vec::new();
+                        router.candidates(&event, &mut scratch, &mut candidates);
+                        parsed.events.push(Some((Arc::new(event), candidates)));
+                    }
+                    Err(why) => {
+                        parsed.failure.get_or_insert(why);
+                        parsed.events.push(None);
+                    }
+                }
+            }
+            parsed
+        })
+        .collect()
+}
+
+struct Work<'a> {
+    parsed: &'a [Parsed],
+    routings: &'a [Vec<Option<Routing>>],
+    groups: &'a [Group],
+    routers: &'a [Router],
+}
+
+impl Work<'_> {
+    /// Pushes every event of the batch to the rules in `mine` (indexed like `live`; `None` = another
+    /// thread's), in line order, collecting tagged alerts.
+    fn run(&self, mine: &mut [Option<&mut LiveRule>]) -> Vec<Tagged> {
+        let mut out: Vec<Tagged> = Vec::new();
+        let mut matches: Vec<Match> = Vec::new();
+        let mut alerts: Vec<Map<String, Json>> = Vec::new();
+        for (line, (parsed, routings)) in self.parsed.iter().zip(self.routings).enumerate() {
+            let line = u32::try_from(line).unwrap_or(u32::MAX);
+            for (g, ((group, router), (event, routing))) in self
+                .groups
+                .iter()
+                .zip(self.routers)
+                .zip(parsed.events.iter().zip(routings))
+                .enumerate()
+            {
+                let (Some((event, candidates)), Some(routing)) = (event, routing) else {
+                    continue;
+                };
+                let g = u32::try_from(g).unwrap_or(u32::MAX);
+                let mut emit = |rule: &mut LiveRule, matches: &mut Vec<Match>, position: usize| {
+                    if matches.is_empty() {
+                        return;
+                    }
+                    collect_alerts(rule, matches, &mut alerts);
+                    let tag = (line, g, u32::try_from(position).unwrap_or(u32::MAX));
+                    out.extend(alerts.drain(..).map(|a| (tag, a)));
+                };
+                if routing.advance {
+                    for (position, &index) in group.rules.iter().enumerate() {
+                        if let Some(Some(rule)) = mine.get_mut(index) {
+                            rule.matcher.advance_to(routing.time, &mut matches);
+                            emit(rule, &mut matches, position);
+                        }
+                    }
+                }
+                for &position in candidates {
+                    let position = position as usize;
+                    let Some(&index) = group.rules.get(position) else {
+                        continue;
+                    };
+                    let Some(Some(rule)) = mine.get_mut(index) else {
+                        continue;
+                    };
+                    let Some(&selector) = router.rule_selector.get(position) else {
+                        continue;
+                    };
+                    if !routing.selected.get(selector).copied().unwrap_or(false) {
+                        continue;
+                    }
+                    let late = routing
+                        .late
+                        .as_ref()
+                        .is_some_and(|l| l.get(selector).copied().unwrap_or(false));
+                    if late && rule.sequence_like {
+                        continue;
+                    }
+                    rule.matcher.push(event, &mut matches);
+                    emit(rule, &mut matches, position);
+                }
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,124 @@
+//! The fast paths of `tripline run` (rule dispatch by constants, several threads) give byte-identical
+//! alerts to the plain path (every event offered to every rule, one thread), over the whole shared rule
+//! corpus and real telemetry.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Real event samples (shared telemetry and the repository's examples), repeated `copies` times with
+/// increasing timestamps so that sequences span copies and batches hold more than one thread's share.
+fn events_file(copies: usize) -> PathBuf {
+    let mut sources: Vec<PathBuf> = vec![repo().join("examples/events/macos-launchdaemon.ndjson")];
+    let telemetry = repo().join("../shared/telemetry");
+    for name in [
+        "elastic-defend-macos.ndjson",
+        "macos-attack-dataset-all.ndjson",
+        "elastic-defend-official-sample-events-windows.ndjson",
+    ] {
+        sources.push(telemetry.join(name));
+    }
+    let mut docs: Vec<serde_json::Map<String, Value>> = Vec::new();
+    for path in &sources {
+        let Ok(text) = std::fs::read_to_string(path) else {
+            continue;
+        };
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            if let Ok(Value::Object(doc)) = serde_json::from_str(line) {
+                docs.push(doc);
+            }
+        }
+    }
+    assert!(docs.len() > 40, "event samples not found");
+    let mut out = String::new();
+    let mut second = 0u64;
+    for copy in 0..copies {
+        for doc in &docs {
+            let mut doc = doc.clone();
+            second += 1;
+            let (minute, sec) = (second / 60, second % 60);
+            let stamp = format!(
+                "2026-01-01T{:02}:{:02}:{:02}.000Z",
+                minute / 60,
+                minute % 60,
+                sec
+            );
+            doc.insert("@timestamp".into(), Value::String(stamp));
+            // Distinct documents per copy (alert ids hash the text).
+            doc.insert("labels".into(), serde_json::json!({ "copy": copy }));
+            out.push_str(&serde_json::to_string(&doc).unwrap());
+            out.push('\n');
+        }
+    }
+    let path =
+        std::env::temp_dir().join(format!("tripline-dispatch-{}.ndjson", std::process::id()));
+    std::fs::write(&path, out).unwrap();
+    path
+}
+
+fn run(extra: &[&str], events: &Path) -> (String, String) {
+    let corpus = repo().join("../shared/corpus/detection-rules");
+    let out = Command::new(env!("CARGO_BIN_EXE_tripline"))
+        .arg("run")
+        .arg("--rules")
+        .arg(corpus.join("rules"))
+        .arg("--rules")
+        .arg(corpus.join("rules_building_block"))
+        .args(extra)
+        .arg(events)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        matches!(out.status.code(), Some(0 | 2)),
+        "tripline failed: {stderr}"
+    );
+    (String::from_utf8(out.stdout).unwrap(), stderr)
+}
+
+#[test]
+fn dispatch_and_threads_give_the_plain_paths_alerts() {
+    let corpus = repo().join("../shared/corpus/detection-rules/rules");
+    if !corpus.is_dir() {
+        panic!("the shared corpus is expected at {}", corpus.display());
+    }
+    let events = events_file(4);
+    let (plain, plain_summary) = run(&["--no-dispatch", "--threads", "1"], &events);
+    let (fast, fast_summary) = run(&["--threads", "1"], &events);
+    let (threaded, threaded_summary) = run(&["--threads", "2"], &events);
+    std::fs::remove_file(&events).ok();
+    let alerts = plain.lines().count();
+    assert!(
+        alerts > 50,
+        "too few alerts to compare: {alerts}\n{plain_summary}"
+    );
+    assert!(
+        plain == fast,
+        "dispatch changed the alerts\n{plain_summary}\n{fast_summary}"
+    );
+    assert!(
+        plain == threaded,
+        "threads changed the alerts\n{threaded_summary}"
+    );
+    let strip = |s: &str| {
+        s.lines()
+            .map(|l| match l.find("s elapsed") {
+                // "..., 1.23s elapsed, 456 events/s": timing differs from run to run
+                Some(i) => l.get(..i).and_then(|p| p.rsplit_once(", ")).map_or(l, |(p, _)| p),
+                None => l,
+            })
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(strip(&plain_summary), strip(&fast_summary));
+    assert_eq!(strip(&plain_summary), strip(&threaded_summary));
+}
