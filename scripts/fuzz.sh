@@ -53,6 +53,14 @@ build() {
     (cd "$FUZZ" && nice -n "$NICE" cargo fuzz build -O -a "$@")
 }
 
+# The built fuzzer binary; run directly so that edits to the crates during a long run do not trigger
+# rebuilds inside the timed window.
+binary() {
+    local triple
+    triple=$(rustc -vV | sed -n 's/^host: //p')
+    echo "${CARGO_TARGET_DIR:-$FUZZ/target}/$triple/release/$1"
+}
+
 # Runs one target for SECONDS, restarting after a crash until the time is used up, and prints one summary line.
 run_target() {
     local target="$1" seconds="$2"
@@ -68,7 +76,7 @@ run_target() {
     while [ "$remaining" -gt 0 ] && [ "$restarts" -lt 20 ]; do
         local status=0
         # shellcheck disable=SC2046
-        (cd "$FUZZ" && nice -n "$NICE" cargo fuzz run -O -a "$target" "$corpus" "$FUZZ/seeds/$target" -- \
+        (cd "$FUZZ" && nice -n "$NICE" "$(binary "$target")" "$corpus" "$FUZZ/seeds/$target" \
             -max_total_time="$remaining" -print_final_stats=1 -timeout=20 -rss_limit_mb=2048 \
             -artifact_prefix="$artifacts/" $(dict_for "$target") ${FUZZ_FLAGS:-}) >>"$log" 2>&1 || status=$?
         # Executions of this round: the final-stats line, or the last status line after a crash.
@@ -105,7 +113,7 @@ case "${1:-}" in
             for extra in regressions artifacts; do
                 [ -d "$FUZZ/$extra/$target" ] && inputs+=("$FUZZ/$extra/$target")
             done
-            (cd "$FUZZ" && cargo fuzz run -O -a "$target" "${inputs[@]}" -- -runs=0 -timeout=20)
+            (cd "$FUZZ" && "$(binary "$target")" "${inputs[@]}" -runs=0 -timeout=20)
         done
         ;;
     "" | -h | --help) usage ;;
@@ -118,8 +126,7 @@ case "${1:-}" in
             selected=("$1")
             [[ " ${TARGETS[*]} " == *" $1 "* ]] || usage
         fi
-        build "${selected[@]:0:1}" >/dev/null 2>&1 || true
-        [ "$1" = all ] && build
+        if [ "$1" = all ]; then build; else build "$1"; fi
         summary=()
         for target in "${selected[@]}"; do
             summary+=("$(run_target "$target" "$2")")

@@ -173,6 +173,34 @@ impl Dispatcher {
         self.anchored_plans
     }
 
+    /// One line per anchor field: its path, how many gates are filed under it and under how many
+    /// constants; then the unanchored gates by category. For tuning and diagnostics.
+    pub fn describe(&self, table: &FieldTable) -> Vec<String> {
+        let mut lines: Vec<(usize, String)> = self
+            .anchors
+            .iter()
+            .map(|a| {
+                (
+                    a.all.len(),
+                    format!(
+                        "{}{}: {} gates, {} constants",
+                        table.path(a.field),
+                        if a.case_insensitive { " (ci)" } else { "" },
+                        a.all.len(),
+                        a.by_value.len()
+                    ),
+                )
+            })
+            .collect();
+        lines.sort_by(|a, b| b.0.cmp(&a.0));
+        let mut out: Vec<String> = lines.into_iter().map(|(_, l)| l).collect();
+        for (name, plans) in self.categories.iter().zip(&self.by_category) {
+            out.push(format!("unanchored {name}: {} gates", plans.len()));
+        }
+        out.push(format!("unanchored any: {} gates", self.any.len()));
+        out
+    }
+
     /// Positions (in the order given to [`Dispatcher::new`]) of the plans `event` may match, ascending.
     /// Every plan some stage of which matches the event is included.
     pub fn candidates(&self, event: &Event, scratch: &mut DispatchScratch, out: &mut Vec<u32>) {

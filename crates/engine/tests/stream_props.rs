@@ -14,6 +14,7 @@ use std::sync::Arc;
 use engine::event::{Event, EventOptions};
 use engine::field::FieldTable;
 use engine::runtime::reorder::Reorder;
+use engine::runtime::stream::StreamMatcher;
 use engine::runtime::{Match, Matcher};
 use engine::schema::Schema;
 use engine::{Plan, QueryOptions};
@@ -174,6 +175,42 @@ fn through_reorder(
     (sorted(out.iter().map(ids).collect()), buffer.late())
 }
 
+/// The same through [`StreamMatcher`], as `tripline run` drives it: events pushed in arrival
+/// order, time announced at batch ends, an idle flush after the batches listed in `idle`.
+fn through_stream(
+    setup: &Setup,
+    events: &[Arc<Event>],
+    delays: &[i64],
+    lateness_ms: i64,
+    batch: usize,
+    idle: &[usize],
+) -> (Vec<Vec<i64>>, u64) {
+    let mut arrival: Vec<(i64, usize)> = events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let delay = delays.get(i).copied().unwrap_or(0) % (lateness_ms + 1);
+            (e.timestamp.unwrap() / MS + delay, i)
+        })
+        .collect();
+    arrival.sort();
+    let mut stream = StreamMatcher::new(Arc::clone(&setup.plan), lateness_ms * MS, None);
+    let mut out = Vec::new();
+    for (n, chunk) in arrival.chunks(batch.max(1)).enumerate() {
+        for &(_, i) in chunk {
+            stream.push(&events[i], &mut out);
+        }
+        if let Some(newest) = chunk.iter().map(|&(_, i)| events[i].timestamp.unwrap()).max() {
+            stream.advance_to(newest, &mut out);
+        }
+        if idle.contains(&n) {
+            stream.flush(&mut out);
+        }
+    }
+    stream.finish(&mut out);
+    (sorted(out.iter().map(ids).collect()), stream.late())
+}
+
 fn shard_of(event: &Event, setup: &Setup, shards: usize) -> usize {
     let mut hasher = DefaultHasher::new();
     event.get(setup.host_id).to_string().hash(&mut hasher);
@@ -201,6 +238,36 @@ proptest! {
         let (got, late) = through_reorder(&setup, &events, &delays, lateness_ms, batch);
         prop_assert_eq!(late, 0);
         prop_assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn stream_matcher_shuffled_within_lateness_equals_sorted(
+        query in 0..QUERIES.len(),
+        raw in raw_stream(),
+        delays in proptest::collection::vec(0i64..1000, 150),
+        lateness_ms in 0i64..60,
+        batch in 1usize..20,
+    ) {
+        let setup = setup(QUERIES[query]);
+        let events = events(&setup, &raw);
+        let (got, late) = through_stream(&setup, &events, &delays, lateness_ms, batch, &[]);
+        prop_assert_eq!(late, 0);
+        prop_assert_eq!(got, reference(&setup, &events));
+    }
+
+    #[test]
+    fn idle_flushes_do_not_change_sorted_input(
+        query in 0..QUERIES.len(),
+        raw in raw_stream(),
+        batch in 1usize..20,
+        idle in proptest::collection::vec(0usize..30, 0..6),
+    ) {
+        let setup = setup(QUERIES[query]);
+        let events = events(&setup, &raw);
+        let no_delay = vec![0; events.len()];
+        let (got, late) = through_stream(&setup, &events, &no_delay, 30, batch, &idle);
+        prop_assert_eq!(late, 0);
+        prop_assert_eq!(got, reference(&setup, &events));
     }
 
     #[test]
@@ -267,6 +334,15 @@ fn late_events_are_refused_and_counted() {
     // 100 ms behind the newest with 10 ms allowed.
     assert!(buffer.push(Arc::clone(&events[0]), ()).is_err());
     assert_eq!(buffer.late(), 1);
+
+    // Through the stream matcher: the late file event is lost to the sequence and counted.
+    let mut stream = StreamMatcher::new(Arc::clone(&setup.plan), 10 * MS, None);
+    let mut out = Vec::new();
+    stream.push(&events[1], &mut out);
+    stream.push(&events[0], &mut out);
+    stream.finish(&mut out);
+    assert!(out.is_empty());
+    assert_eq!(stream.late(), 1);
 }
 
 #[test]

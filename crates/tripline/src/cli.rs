@@ -12,7 +12,9 @@ Exit status:
   1  input or output failure: an input cannot be read, --strict met a bad line, output cannot be written
   2  usage or rule error: bad arguments, a query that does not parse or compile, invalid rule files
      (`check` reports every invalid rule; `run` runs the valid ones and still exits 2)
-A closed standard output (`tripline run ... | head -1`) ends the program quietly with status 0.";
+A closed standard output (`tripline run ... | head -1`) ends the program quietly with status 0.
+SIGINT (Ctrl-C), SIGTERM or SIGHUP end `run` cleanly: reading stops, complete matches are written, the
+summary is printed, status as above; a second signal exits at once with status 130.";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -122,4 +124,6 @@ pub struct RunArgs {
     /// Offer every event to every rule instead of only to rules whose constants it carries (for testing)
     #[arg(long, hide = true)]
     pub no_dispatch: bool,
+    #[command(flatten)]
+    pub stream: crate::streaming::StreamArgs,
 }

@@ -61,6 +61,8 @@ pub enum Record<'a> {
     Document(&'a str),
     /// A record that could not be read or mapped, with the reason.
     Bad(String),
+    /// Live input (stdin with an idle interval) has been quiet for that interval.
+    Idle,
 }
 
 /// The input files of a run; none or `-` means stdin.
@@ -68,6 +70,8 @@ pub struct Inputs {
     paths: Vec<Option<PathBuf>>,
     /// Bytes read so far from files (compressed size for `.gz`), for a progress bar.
     pub bytes_read: Arc<AtomicU64>,
+    /// Report [`Record::Idle`] when stdin is quiet this long (see `crate::streaming`).
+    pub idle: Option<std::time::Duration>,
 }
 
 impl Inputs {
@@ -88,6 +92,7 @@ impl Inputs {
         Inputs {
             paths: list,
             bytes_read: Arc::new(AtomicU64::new(0)),
+            idle: None,
         }
     }
 
@@ -133,7 +138,7 @@ impl Inputs {
             let (name, reader): (Arc<str>, Box<dyn BufRead>) = match path {
                 None => (
                     Arc::from("<stdin>"),
-                    Box::new(BufReader::new(io::stdin().lock())),
+                    crate::streaming::stdin_reader(self.idle),
                 ),
                 Some(path) => (
                     Arc::from(path.display().to_string().as_str()),
@@ -194,10 +199,19 @@ fn read_records(
     sink: &mut dyn FnMut(&Position, Record<'_>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     // A JSON array (as `_eql/search` or Kibana exports give) is read whole; NDJSON streams line by line.
+    let idle_position = |line: u64| Position {
+        source: name.clone(),
+        line,
+        in_array: false,
+    };
     let first = loop {
-        let buf = reader
-            .fill_buf()
-            .with_context(|| format!("cannot read {name}"))?;
+        let buf = match reader.fill_buf() {
+            Err(error) if error.kind() == io::ErrorKind::TimedOut => {
+                sink(&idle_position(0), Record::Idle)?;
+                continue;
+            }
+            other => other.with_context(|| format!("cannot read {name}"))?,
+        };
         if buf.is_empty() {
             break None;
         }
@@ -216,10 +230,19 @@ fn read_records(
     let mut number: u64 = 0;
     loop {
         line.clear();
-        let n = reader
-            .read_until(b'\n', &mut line)
-            .with_context(|| format!("cannot read {name} after line {number}"))?;
-        if n == 0 {
+        // A quiet live input times out mid-line; what was read stays in `line`.
+        loop {
+            match reader.read_until(b'\n', &mut line) {
+                Err(error) if error.kind() == io::ErrorKind::TimedOut => {
+                    sink(&idle_position(number), Record::Idle)?;
+                }
+                other => {
+                    other.with_context(|| format!("cannot read {name} after line {number}"))?;
+                    break;
+                }
+            }
+        }
+        if line.is_empty() {
             return Ok(());
         }
         number += 1;
@@ -273,10 +296,18 @@ fn read_array(
     mapper: &mut dyn RecordMapper,
     sink: &mut dyn FnMut(&Position, Record<'_>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let mut text = String::new();
-    reader
-        .read_to_string(&mut text)
-        .with_context(|| format!("cannot read {name}"))?;
+    let mut bytes = Vec::new();
+    loop {
+        // A quiet live input times out; what was read so far is kept in `bytes`.
+        match reader.read_to_end(&mut bytes) {
+            Err(error) if error.kind() == io::ErrorKind::TimedOut => continue,
+            other => {
+                other.with_context(|| format!("cannot read {name}"))?;
+                break;
+            }
+        }
+    }
+    let text = String::from_utf8_lossy(&bytes);
     let items: Vec<serde_json::Value> = match serde_json::from_str(&text) {
         Ok(items) => items,
         Err(error) => {
@@ -315,6 +346,7 @@ mod tests {
                 match record {
                     Record::Document(doc) => seen.push(format!("{}={doc}", pos.line)),
                     Record::Bad(why) => seen.push(format!("{}!{why}", pos.line)),
+                    Record::Idle => {}
                 }
                 Ok(())
             })

@@ -2,6 +2,9 @@
 //! eslogger exits and closes the pipe; tripline must not die with it but read what is left, finish its rules
 //! and print the summary. The first Ctrl-C therefore only asks the run to stop at the next record (or at end
 //! of input, whichever comes first); a second one exits at once for an upstream that never ends.
+//! SIGTERM and SIGHUP (a service manager stopping tripline, a closed terminal) are handled the same way
+//! (ctrlc's `termination` feature). Live stdin is read with an idle timeout (`crate::streaming`), so a run
+//! whose upstream keeps the pipe open still notices the request within `--idle-flush`.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;

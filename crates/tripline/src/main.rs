@@ -8,6 +8,7 @@ mod interrupt;
 mod output;
 mod query;
 mod run;
+mod streaming;
 
 use std::process::ExitCode;
 

@@ -2,9 +2,9 @@
 //!
 //! Rules that read events the same way (same timestamp field, tiebreaker and category field) share one
 //! field table, so each event is parsed once per such group, extracting only the fields that group's plans
-//! read. Events are fed in arrival order; an event older than the last one a rule saw is counted as out of
-//! order (sequence and sample rules skip it: their state machine needs time order; event rules still
-//! evaluate it). Memory is held by the matchers' live state, not by the input.
+//! read. Events are fed in arrival order: event rules evaluate them at once; sequence and sample rules get
+//! them in event order through a reorder buffer (`--max-lateness`), later events are counted as late (see
+//! `crate::streaming`). Memory is held by the matchers' live state, capped per rule (`--max-state`).
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use engine::event::{Event, EventOptions};
 use engine::field::{FieldId, FieldTable};
-use engine::runtime::{Match, Matcher};
+use engine::runtime::stream::StreamMatcher;
+use engine::runtime::Match;
 use engine::schema::Schema;
 use engine::value::Value;
 use rules::alert::{alert_for_event, alerts_for_sequence, SignalBudget, SourceEvent};
@@ -23,6 +24,7 @@ use rules::{Loaded, Rule};
 use crate::cli::RunArgs;
 
 mod parallel;
+mod state;
 use crate::input::{Inputs, Position, Record};
 use crate::output::Output;
 use crate::{status, Failure};
@@ -105,8 +107,8 @@ impl Group {
 
 struct LiveRule {
     rule: Rule,
-    matcher: Matcher,
-    sequence_like: bool,
+    /// Reorders within --max-lateness and caps state at --max-state (see `crate::streaming`).
+    matcher: StreamMatcher,
     /// Events older than the newest one this rule's index patterns selected (set at the end of the run).
     out_of_order: u64,
     matches: u64,
@@ -128,7 +130,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     let (mut groups, mut live, rule_summary) = load_rules(&args, &schema)?;
 
     let files = Inputs::expand_dirs(&args.events)?;
-    let inputs = Inputs::new(&files);
+    let mut inputs = Inputs::new(&files);
+    inputs.idle = args.stream.idle();
+    let mut reporter = state::Reporter::new(args.stream.stats_every);
     let progress = progress_bar(&args, &inputs);
     let mut output = Output::open(args.output.as_deref(), args.format)?;
     output.flush_each = inputs.reads_stdin();
@@ -161,6 +165,18 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         }
         let text = match record {
             Record::Document(text) => text,
+            Record::Idle => {
+                batch.flush(
+                    &groups,
+                    &mut routers,
+                    &mut live,
+                    &mut output,
+                    &mut stats,
+                    &args,
+                )?;
+                reporter.tick(&stats, &live, true);
+                return state::idle(&mut live, &mut matches, &mut output);
+            }
             Record::Bad(why) => {
                 // Lines before a bad record are matched first: they came first.
                 batch.flush(
@@ -190,6 +206,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
                 &args,
             )?;
         }
+        reporter.tick(&stats, &live, false);
         Ok(())
     });
     // Lines still batched run before an error is reported or the rules finish (Ctrl-C included).
@@ -206,33 +223,61 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
             )
             .and(other),
     };
+    // A closed output (`| head -1`) ends the run like Ctrl-C, except that nothing more can be written.
+    let mut closed = false;
     if let Err(error) = result {
+        closed = error.is::<crate::OutputClosed>();
         // Ctrl-C: stop reading but finish the rules and print the summary.
-        if !error.is::<crate::interrupt::Interrupted>() {
+        if !closed && !error.is::<crate::interrupt::Interrupted>() {
             if let Some(bar) = &progress {
                 bar.finish_and_clear();
             }
             return Err(error);
         }
     }
+    let dispatch_stats = std::env::var_os("TRIPLINE_DISPATCH_STATS").is_some();
     for (group, router) in groups.iter().zip(&routers) {
+        if dispatch_stats {
+            eprintln!("{}", router.stats_line(group));
+        }
         for (position, &index) in group.rules.iter().enumerate() {
             if let Some(rule) = live.get_mut(index) {
                 rule.out_of_order = router.out_of_order(position);
             }
         }
     }
+    let at_end = state::Snapshot::of(&live);
     for rule in live.iter_mut() {
         rule.matcher.finish(&mut matches);
-        emit(rule, &mut matches, &mut output)?;
+        if closed {
+            matches.clear();
+            continue;
+        }
+        if let Err(error) = emit(rule, &mut matches, &mut output) {
+            closed = error.is::<crate::OutputClosed>();
+            if !closed {
+                return Err(error);
+            }
+        }
     }
-    output.flush()?;
+    if !closed {
+        match output.flush() {
+            Err(error) if !error.is::<crate::OutputClosed>() => return Err(error),
+            _ => {}
+        }
+    }
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
     groups.clear();
     if !args.quiet {
         summary(&stats, &live, &rule_summary, started.elapsed());
+        for line in state::summary_lines(&at_end, &live, stats.documents) {
+            eprintln!("{line}");
+        }
+        if closed {
+            eprintln!("tripline: output closed; stopped reading");
+        }
         for line in eslogger.iter().flat_map(|input| input.summary_lines()) {
             eprintln!("{line}");
         }
@@ -297,8 +342,11 @@ fn load_rules(
             Ok(plan) => {
                 group.rules.push(live.len());
                 live.push(LiveRule {
-                    sequence_like: plan.is_sequence() || plan.is_sample(),
-                    matcher: Matcher::new(Arc::new(plan)),
+                    matcher: StreamMatcher::new(
+                        Arc::new(plan),
+                        args.stream.lateness_ns(),
+                        Some(args.stream.max_state()),
+                    ),
                     rule,
                     out_of_order: 0,
                     matches: 0,

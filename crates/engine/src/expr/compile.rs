@@ -11,6 +11,7 @@ use super::{ArithOp, CmpKind, CmpOp, CompiledExpr, Func, InSet, Node, NodeId, St
 use crate::event::{canonical_ip, Event};
 use crate::field::{FieldId, FieldSpec, FieldTable};
 use crate::schema::{FieldType, Schema};
+use crate::time::DateFormat;
 use crate::value::Value;
 
 /// Unknown field with an explicit mapping.
@@ -196,6 +197,19 @@ impl<'s, 't> Compiler<'s, 't> {
 
     fn error(&mut self, code: Code, span: eql::Span, message: impl Into<String>) {
         self.diags.push(Diagnostic::error(code, span, message));
+    }
+
+    /// How a date field reads constants compared with it (`None`: not a mapped date field).
+    fn date_field(&self, expr: &ast::Expr) -> Option<DateField> {
+        let ExprKind::Field(f) = &expr.kind else {
+            return None;
+        };
+        let resolved = self.schema.lookup(&f.path);
+        resolved.ty.is_date().then(|| DateField {
+            path: f.path.clone(),
+            format: resolved.date_format,
+            nanos: resolved.ty == FieldType::DateNanos,
+        })
     }
 
     /// The bool-query layer: `and`/`or`/`not` and the leaves under them.
@@ -420,6 +434,13 @@ impl<'s, 't> Compiler<'s, 't> {
             BinaryOp::Gt => CmpOp::Gt,
             BinaryOp::GtEq => CmpOp::GtEq,
         };
+        self.comparison(cmp, lhs, rhs)
+    }
+
+    /// A comparison. Kept out of [`Self::binary`] so that deep arithmetic or boolean
+    /// chains, which recurse through `binary`, use small stack frames.
+    #[inline(never)]
+    fn comparison(&mut self, cmp: CmpOp, lhs: &ast::Expr, rhs: &ast::Expr) -> (NodeId, Ty) {
         // `x == null` is an is-null test (and `null == null` is true); `x != null` is-not-null.
         if is_null_const(rhs, self.schema) || is_null_const(lhs, self.schema) {
             let other = if is_null_const(rhs, self.schema) {
@@ -455,6 +476,28 @@ impl<'s, 't> Compiler<'s, 't> {
             }
             None => self.value(rhs),
         };
+        if lty == Ty::Date {
+            if let (Some(Node::Lit(v)), Some(date)) =
+                (self.nodes.get(r as usize).cloned(), self.date_field(lhs))
+            {
+                return match date.bounds(&v) {
+                    Ok(Some((lo, hi))) => (
+                        self.push(Node::DateCmp {
+                            op: cmp,
+                            lhs: l,
+                            lo,
+                            hi,
+                        }),
+                        Ty::Bool,
+                    ),
+                    Ok(None) => (self.push(Node::Lit(Value::Null)), Ty::Bool),
+                    Err(msg) => {
+                        self.error(E_TYPE_MISMATCH, rhs.span, msg);
+                        (self.push(Node::Lit(Value::Null)), Ty::Bool)
+                    }
+                };
+            }
+        }
         let kind = match (lty, rty) {
             (Ty::Ip, _) | (_, Ty::Ip) => CmpKind::Ip,
             (Ty::Version, _) | (_, Ty::Version) => CmpKind::Version,
@@ -574,6 +617,28 @@ impl<'s, 't> Compiler<'s, 't> {
 
     fn in_list(&mut self, lhs: &ast::Expr, list: &[ast::Expr], case_insensitive: bool) -> NodeId {
         let (l, lty) = self.value(lhs);
+        let date = if lty == Ty::Date {
+            self.date_field(lhs)
+        } else {
+            None
+        };
+        if let Some(date) = date.filter(|_| list.iter().all(|i| is_foldable(i, self.schema))) {
+            // A terms query on a date field: each member a rounded range, as `==`.
+            let mut ranges = Vec::with_capacity(list.len());
+            let mut has_null = false;
+            for item in list {
+                match self.fold(item).map(|v| date.bounds(&v)) {
+                    Some(Ok(Some(range))) => ranges.push(range),
+                    Some(Ok(None)) | None => has_null = true,
+                    Some(Err(msg)) => self.error(E_TYPE_MISMATCH, item.span, msg),
+                }
+            }
+            return self.push(Node::DateIn {
+                lhs: l,
+                ranges: ranges.into_boxed_slice(),
+                has_null,
+            });
+        }
         if list.iter().all(|item| is_foldable(item, self.schema)) {
             let mut set = InSet {
                 case_insensitive,
@@ -759,6 +824,53 @@ impl<'s, 't> Compiler<'s, 't> {
             }),
             ty,
         )
+    }
+}
+
+/// A date field as a term or range query on it reads a constant.
+struct DateField {
+    path: String,
+    format: Option<Arc<DateFormat>>,
+    nanos: bool,
+}
+
+impl DateField {
+    /// The instants a constant stands for, as Elasticsearch's `DateFieldType` reads a
+    /// query value: parsed with the field's format (numbers by their text), rounded
+    /// down and up (`"2022-12-17"` covers the whole day: an upper bound goes through
+    /// the round-up parser), at the field's resolution (milliseconds for `date`).
+    /// `Ok(None)` for null; `Err` when the format cannot read it (Elasticsearch fails
+    /// the query: "failed to parse date field").
+    fn bounds(&self, v: &Value) -> Result<Option<(i64, i64)>, String> {
+        let text = match v {
+            Value::Null => return Ok(None),
+            Value::Str(s) => s.to_string(),
+            Value::Int(_) | Value::Float(_) => v.to_string(),
+            Value::Bool(_) | Value::List(_) => {
+                return Err(format!("cannot compare date field `{}` with {v}", self.path))
+            }
+        };
+        let parsed = match &self.format {
+            Some(format) => format.parse_bounds(&text),
+            None => crate::time::parse_default_bounds(&text),
+        };
+        let Some((lo, hi)) = parsed else {
+            let format = self
+                .format
+                .as_ref()
+                .map_or(crate::schema::DEFAULT_DATE_FORMAT, |f| f.spec());
+            return Err(format!(
+                "failed to parse date field [{text}] with format [{format}]"
+            ));
+        };
+        Ok(Some(if self.nanos {
+            (lo, hi)
+        } else {
+            (
+                lo.div_euclid(1_000_000) * 1_000_000,
+                hi.div_euclid(1_000_000) * 1_000_000,
+            )
+        }))
     }
 }
 

@@ -6,7 +6,9 @@ use std::cmp::Ordering;
 use smallvec::SmallVec;
 
 use super::functions::{self, compare_ips, compare_versions};
-use super::{CmpKind, CmpOp, CompiledExpr, InSet, Node, NodeId};
+use super::wildcard::StringMatcher;
+use super::{ArithOp, CmpKind, CmpOp, CompiledExpr, Func, InSet, Node, NodeId};
+use crate::field::FieldId;
 use crate::event::Event;
 use crate::time;
 use crate::value::{Value, NULL};
@@ -147,112 +149,205 @@ fn kleene_not(v: &Value) -> Value {
 
 /// Three-valued evaluation inside a leaf.
 pub(crate) fn eval<'a>(expr: &'a CompiledExpr, id: NodeId, env: &Env<'a>) -> Cow<'a, Value> {
+    // Each arm that recurses delegates to a helper: `eval` runs once per nesting
+    // level, so its own stack frame must stay small (deep chains, hostile.rs).
     let Some(n) = node(expr, id) else {
         return Cow::Owned(Value::Null);
     };
     match n {
         Node::Lit(v) => Cow::Borrowed(v),
-        Node::Field { id: f, occ, index } => {
-            let v: &Value = match env.values.get(*occ as usize) {
-                Some(v) => v,
-                None => script_value(env.event.get(*f)),
-            };
-            match index {
-                None => Cow::Borrowed(v),
-                Some(i) => Cow::Borrowed(v.elements().get(*i as usize).unwrap_or(&NULL)),
-            }
-        }
+        Node::Field { id: f, occ, index } => field_value(env, *f, *occ, *index),
         Node::Leaf { expr: inner, .. } => eval(expr, *inner, env),
-        Node::And(a, b) => {
-            let l = eval(expr, *a, env);
-            if matches!(*l, Value::Bool(false)) {
-                return Cow::Owned(Value::Bool(false));
-            }
-            let r = eval(expr, *b, env);
-            Cow::Owned(match (&*l, &*r) {
-                (_, Value::Bool(false)) => Value::Bool(false),
-                (Value::Bool(true), Value::Bool(true)) => Value::Bool(true),
-                _ => Value::Null,
-            })
-        }
-        Node::Or(a, b) => {
-            let l = eval(expr, *a, env);
-            if matches!(*l, Value::Bool(true)) {
-                return Cow::Owned(Value::Bool(true));
-            }
-            let r = eval(expr, *b, env);
-            Cow::Owned(match (&*l, &*r) {
-                (_, Value::Bool(true)) => Value::Bool(true),
-                (Value::Bool(false), Value::Bool(false)) => Value::Bool(false),
-                _ => Value::Null,
-            })
-        }
+        Node::And(a, b) => Cow::Owned(kleene_and(expr, env, *a, *b)),
+        Node::Or(a, b) => Cow::Owned(kleene_or(expr, env, *a, *b)),
         Node::Not(a) => Cow::Owned(kleene_not(&eval(expr, *a, env))),
         Node::IsNull(a) => Cow::Owned(Value::Bool(eval(expr, *a, env).is_null())),
         Node::IsNotNull(a) => Cow::Owned(Value::Bool(!eval(expr, *a, env).is_null())),
-        Node::Neg(a) => Cow::Owned(match &*eval(expr, *a, env) {
-            Value::Int(i) => i.checked_neg().map_or(Value::Null, Value::Int),
-            Value::Float(f) => Value::Float(-f),
-            _ => Value::Null,
-        }),
-        Node::Cmp { op, kind, lhs, rhs } => {
-            let l = eval(expr, *lhs, env);
-            let r = eval(expr, *rhs, env);
-            Cow::Owned(compare(*op, *kind, &l, &r).map_or(Value::Null, Value::Bool))
-        }
-        Node::Arith { op, lhs, rhs } => {
-            let l = eval(expr, *lhs, env);
-            let r = eval(expr, *rhs, env);
-            Cow::Owned(functions::arith(*op, &l, &r))
-        }
-        Node::Match { lhs, matcher } => {
-            let l = eval(expr, *lhs, env);
-            Cow::Owned(match &*l {
-                Value::Null => Value::Null,
-                Value::Str(s) => Value::Bool(matcher.is_match(s)),
-                other => match functions::to_java_string(other) {
-                    Some(s) => Value::Bool(matcher.is_match(&s)),
-                    None => Value::Null,
-                },
-            })
-        }
-        Node::In { lhs, set } => {
-            let l = eval(expr, *lhs, env);
-            Cow::Owned(in_set(set, &l))
-        }
-        Node::InDynamic { lhs, list } => {
-            let l = eval(expr, *lhs, env);
-            if l.is_null() {
-                return Cow::Owned(Value::Null);
-            }
-            let mut saw_null = false;
-            for m in list.iter() {
-                let r = eval(expr, *m, env);
-                match compare(CmpOp::Eq, CmpKind::Plain, &l, &r) {
-                    Some(true) => return Cow::Owned(Value::Bool(true)),
-                    None => saw_null = true,
-                    Some(false) => {}
-                }
-            }
-            Cow::Owned(if saw_null {
-                Value::Null
-            } else {
-                Value::Bool(false)
-            })
-        }
+        Node::Neg(a) => Cow::Owned(negate(&eval(expr, *a, env))),
+        Node::Cmp { op, kind, lhs, rhs } => Cow::Owned(cmp_node(expr, env, *op, *kind, *lhs, *rhs)),
+        Node::Arith { op, lhs, rhs } => Cow::Owned(arith_node(expr, env, *op, *lhs, *rhs)),
+        Node::Match { lhs, matcher } => Cow::Owned(match_node(&eval(expr, *lhs, env), matcher)),
+        Node::In { lhs, set } => Cow::Owned(in_set(set, &eval(expr, *lhs, env))),
+        Node::InDynamic { lhs, list } => Cow::Owned(in_dynamic(expr, env, *lhs, list)),
         Node::Call {
             func,
             case_insensitive,
             args,
-        } => {
-            let values: SmallVec<[Cow<Value>; 4]> =
-                args.iter().map(|a| eval(expr, *a, env)).collect();
-            let refs: SmallVec<[&Value; 4]> = values.iter().map(|v| v.as_ref()).collect();
-            Cow::Owned(functions::call(*func, *case_insensitive, &refs))
-        }
+        } => Cow::Owned(call_node(expr, env, *func, *case_insensitive, args)),
         Node::EpochNumber { arg, nanos } => {
             Cow::Owned(epoch_number(&eval(expr, *arg, env), *nanos))
         }
+        Node::DateCmp { op, lhs, lo, hi } => Cow::Owned(date_cmp(expr, env, *op, *lhs, *lo, *hi)),
+        Node::DateIn {
+            lhs,
+            ranges,
+            has_null,
+        } => Cow::Owned(date_in(expr, env, *lhs, ranges, *has_null)),
+    }
+}
+
+fn field_value<'a>(env: &Env<'a>, f: FieldId, occ: u16, index: Option<u32>) -> Cow<'a, Value> {
+    let v: &'a Value = match env.values.get(occ as usize) {
+        Some(v) => v,
+        None => script_value(env.event.get(f)),
+    };
+    match index {
+        None => Cow::Borrowed(v),
+        Some(i) => Cow::Borrowed(v.elements().get(i as usize).unwrap_or(&NULL)),
+    }
+}
+
+#[inline(never)]
+fn kleene_and<'a>(expr: &'a CompiledExpr, env: &Env<'a>, a: NodeId, b: NodeId) -> Value {
+    let l = eval(expr, a, env);
+    if matches!(*l, Value::Bool(false)) {
+        return Value::Bool(false);
+    }
+    let r = eval(expr, b, env);
+    match (&*l, &*r) {
+        (_, Value::Bool(false)) => Value::Bool(false),
+        (Value::Bool(true), Value::Bool(true)) => Value::Bool(true),
+        _ => Value::Null,
+    }
+}
+
+#[inline(never)]
+fn kleene_or<'a>(expr: &'a CompiledExpr, env: &Env<'a>, a: NodeId, b: NodeId) -> Value {
+    let l = eval(expr, a, env);
+    if matches!(*l, Value::Bool(true)) {
+        return Value::Bool(true);
+    }
+    let r = eval(expr, b, env);
+    match (&*l, &*r) {
+        (_, Value::Bool(true)) => Value::Bool(true),
+        (Value::Bool(false), Value::Bool(false)) => Value::Bool(false),
+        _ => Value::Null,
+    }
+}
+
+fn negate(v: &Value) -> Value {
+    match v {
+        Value::Int(i) => i.checked_neg().map_or(Value::Null, Value::Int),
+        Value::Float(f) => Value::Float(-f),
+        _ => Value::Null,
+    }
+}
+
+#[inline(never)]
+fn cmp_node<'a>(
+    expr: &'a CompiledExpr,
+    env: &Env<'a>,
+    op: CmpOp,
+    kind: CmpKind,
+    lhs: NodeId,
+    rhs: NodeId,
+) -> Value {
+    let l = eval(expr, lhs, env);
+    let r = eval(expr, rhs, env);
+    compare(op, kind, &l, &r).map_or(Value::Null, Value::Bool)
+}
+
+#[inline(never)]
+fn arith_node<'a>(
+    expr: &'a CompiledExpr,
+    env: &Env<'a>,
+    op: ArithOp,
+    lhs: NodeId,
+    rhs: NodeId,
+) -> Value {
+    let l = eval(expr, lhs, env);
+    let r = eval(expr, rhs, env);
+    functions::arith(op, &l, &r)
+}
+
+fn match_node(l: &Value, matcher: &StringMatcher) -> Value {
+    match l {
+        Value::Null => Value::Null,
+        Value::Str(s) => Value::Bool(matcher.is_match(s)),
+        other => match functions::to_java_string(other) {
+            Some(s) => Value::Bool(matcher.is_match(&s)),
+            None => Value::Null,
+        },
+    }
+}
+
+#[inline(never)]
+fn in_dynamic<'a>(expr: &'a CompiledExpr, env: &Env<'a>, lhs: NodeId, list: &[NodeId]) -> Value {
+    let l = eval(expr, lhs, env);
+    if l.is_null() {
+        return Value::Null;
+    }
+    let mut saw_null = false;
+    for m in list {
+        let r = eval(expr, *m, env);
+        match compare(CmpOp::Eq, CmpKind::Plain, &l, &r) {
+            Some(true) => return Value::Bool(true),
+            None => saw_null = true,
+            Some(false) => {}
+        }
+    }
+    if saw_null {
+        Value::Null
+    } else {
+        Value::Bool(false)
+    }
+}
+
+#[inline(never)]
+fn call_node<'a>(
+    expr: &'a CompiledExpr,
+    env: &Env<'a>,
+    func: Func,
+    case_insensitive: bool,
+    args: &[NodeId],
+) -> Value {
+    let values: SmallVec<[Cow<Value>; 4]> = args.iter().map(|a| eval(expr, *a, env)).collect();
+    let refs: SmallVec<[&Value; 4]> = values.iter().map(|v| v.as_ref()).collect();
+    functions::call(func, case_insensitive, &refs)
+}
+
+// The date arms live outside `eval`, which recurses once per nesting level: its
+// stack frame must stay small (deep `a + 1 + 1 ...` chains, hostile.rs).
+#[inline(never)]
+fn date_cmp<'a>(
+    expr: &'a CompiledExpr,
+    env: &Env<'a>,
+    op: CmpOp,
+    lhs: NodeId,
+    lo: i64,
+    hi: i64,
+) -> Value {
+    let Some(v) = date_nanos(&eval(expr, lhs, env)) else {
+        return Value::Null;
+    };
+    let within = lo <= v && v <= hi;
+    Value::Bool(match op {
+        CmpOp::Eq => within,
+        CmpOp::NotEq => !within,
+        CmpOp::Lt => v < lo,
+        CmpOp::LtEq => v <= hi,
+        CmpOp::Gt => v > hi,
+        CmpOp::GtEq => v >= lo,
+    })
+}
+
+#[inline(never)]
+fn date_in<'a>(
+    expr: &'a CompiledExpr,
+    env: &Env<'a>,
+    lhs: NodeId,
+    ranges: &[(i64, i64)],
+    has_null: bool,
+) -> Value {
+    let Some(v) = date_nanos(&eval(expr, lhs, env)) else {
+        return Value::Null;
+    };
+    if ranges.iter().any(|(lo, hi)| *lo <= v && v <= *hi) {
+        Value::Bool(true)
+    } else if has_null {
+        Value::Null
+    } else {
+        Value::Bool(false)
     }
 }
 

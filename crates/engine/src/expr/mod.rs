@@ -207,6 +207,20 @@ pub(crate) enum Node {
         arg: NodeId,
         nanos: bool,
     },
+    /// A date field against a constant that stands for the instants `lo..=hi`
+    /// (epoch nanoseconds; a partial date is a range, see `DateField::bounds`).
+    DateCmp {
+        op: CmpOp,
+        lhs: NodeId,
+        lo: i64,
+        hi: i64,
+    },
+    /// A date field `in` constants, each a range as for `==`.
+    DateIn {
+        lhs: NodeId,
+        ranges: Box<[(i64, i64)]>,
+        has_null: bool,
+    },
 }
 
 /// A constant `in` list, hashed.

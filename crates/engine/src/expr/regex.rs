@@ -6,9 +6,15 @@
 //! string, `#` the empty language, `<n-m>` a numeric range. `^` and `$` are plain
 //! characters. Intersection `&` and complement `~` have no linear-time equivalent
 //! here and are reported as errors.
+//!
+//! `regex~` is a Lucene `RegexpQuery` with `RegExp.ASCII_CASE_INSENSITIVE` (ql's
+//! `RLikePattern.createAutomaton`): only ASCII letters match either case, so `"É"`
+//! does not match `regex~ "é"`. The translation spells that out as classes (`[eE]`).
 
 /// Translates a Lucene regexp; the result is unanchored (callers anchor it).
-pub fn lucene_to_regex(pattern: &str) -> Result<String, String> {
+/// `ascii_case_insensitive`: ASCII letters match in either case.
+pub fn lucene_to_regex(pattern: &str, ascii_case_insensitive: bool) -> Result<String, String> {
+    let ci = ascii_case_insensitive;
     let chars: Vec<char> = pattern.chars().collect();
     let mut out = String::with_capacity(pattern.len() + 8);
     let mut i = 0;
@@ -49,7 +55,7 @@ pub fn lucene_to_regex(pattern: &str) -> Result<String, String> {
                 out.push('}');
             }
             '[' => {
-                let (class, next) = translate_class(&chars, i)?;
+                let (class, next) = translate_class(&chars, i, ci)?;
                 out.push_str(&class);
                 i = next;
             }
@@ -62,7 +68,7 @@ pub fn lucene_to_regex(pattern: &str) -> Result<String, String> {
                     return Err("unterminated `\"` in regular expression".into());
                 }
                 for c in chars.get(start..i).unwrap_or_default() {
-                    push_literal(&mut out, *c);
+                    push_literal(&mut out, *c, ci);
                 }
                 i += 1;
             }
@@ -81,19 +87,16 @@ pub fn lucene_to_regex(pattern: &str) -> Result<String, String> {
             '\\' => match chars.get(i) {
                 Some(&n) => {
                     i += 1;
-                    match n {
-                        'd' | 'D' | 's' | 'S' | 'w' | 'W' => {
-                            out.push('\\');
-                            out.push(n);
-                        }
-                        _ => push_literal(&mut out, n),
+                    match perl_class(n) {
+                        Some(class) => out.push_str(class),
+                        None => push_literal(&mut out, n, ci),
                     }
                 }
                 None => return Err("trailing `\\` in regular expression".into()),
             },
             '&' => return Err("intersection `&` in regular expressions is not supported".into()),
             '~' => return Err("complement `~` in regular expressions is not supported".into()),
-            _ => push_literal(&mut out, c),
+            _ => push_literal(&mut out, c, ci),
         }
     }
     if depth != 0 {
@@ -102,8 +105,27 @@ pub fn lucene_to_regex(pattern: &str) -> Result<String, String> {
     Ok(out)
 }
 
-fn push_literal(out: &mut String, c: char) {
-    if c.is_alphanumeric() || c == '_' {
+/// Lucene's `\d \s \w` are ASCII classes (`RegExp`: `[0-9]`, `[ \t\n\r]`,
+/// `[a-zA-Z0-9_]`), not the Unicode classes regex syntax gives them.
+fn perl_class(c: char) -> Option<&'static str> {
+    Some(match c {
+        'd' => "[0-9]",
+        'D' => "[^0-9]",
+        's' => "[ \\t\\n\\r]",
+        'S' => "[^ \\t\\n\\r]",
+        'w' => "[a-zA-Z0-9_]",
+        'W' => "[^a-zA-Z0-9_]",
+        _ => return None,
+    })
+}
+
+fn push_literal(out: &mut String, c: char, ascii_case_insensitive: bool) {
+    if ascii_case_insensitive && c.is_ascii_alphabetic() {
+        out.push('[');
+        out.push(c.to_ascii_lowercase());
+        out.push(c.to_ascii_uppercase());
+        out.push(']');
+    } else if c.is_alphanumeric() || c == '_' {
         out.push(c);
     } else if c.is_ascii() {
         out.push('\\');
@@ -113,7 +135,11 @@ fn push_literal(out: &mut String, c: char) {
     }
 }
 
-fn translate_class(chars: &[char], mut i: usize) -> Result<(String, usize), String> {
+fn translate_class(
+    chars: &[char],
+    mut i: usize,
+    ascii_case_insensitive: bool,
+) -> Result<(String, usize), String> {
     let mut out = String::from("[");
     if chars.get(i) == Some(&'^') {
         out.push('^');
@@ -132,12 +158,10 @@ fn translate_class(chars: &[char], mut i: usize) -> Result<(String, usize), Stri
                     return Err("trailing `\\` in regular expression".into());
                 };
                 i += 1;
-                match n {
-                    'd' | 'D' | 's' | 'S' | 'w' | 'W' => {
-                        out.push('\\');
-                        out.push(n);
-                    }
-                    _ => class_literal(&mut out, n),
+                match perl_class(n) {
+                    // A nested class inside a class is a union in regex syntax.
+                    Some(class) => out.push_str(class),
+                    None => class_literal(&mut out, n),
                 }
             }
             '-' if !first && chars.get(i) != Some(&']') => out.push('-'),
@@ -145,8 +169,68 @@ fn translate_class(chars: &[char], mut i: usize) -> Result<(String, usize), Stri
         }
         first = false;
     }
+    if ascii_case_insensitive {
+        // The other case of every ASCII letter the class names, alone or in a range.
+        out.push_str(&other_case_letters(&out));
+    }
     out.push(']');
     Ok((out, i))
+}
+
+/// Ranges of the other-case twins of the ASCII letters a translated class body covers.
+fn other_case_letters(class: &str) -> String {
+    let body = class.strip_prefix('[').unwrap_or(class);
+    let body = body.strip_prefix('^').unwrap_or(body);
+    let items: Vec<char> = body.chars().collect();
+    let mut covered = [false; 128];
+    let mut k = 0;
+    while let Some(&c) = items.get(k) {
+        // A nested Perl class (`[0-9]`, `[^a-zA-Z0-9_]`): already closed under case.
+        if c == '[' {
+            while items.get(k).is_some_and(|c| *c != ']') {
+                k += 1;
+            }
+            k += 1;
+            continue;
+        }
+        let (lo, step) = if c == '\\' {
+            (items.get(k + 1).copied().unwrap_or('\\'), 2)
+        } else {
+            (c, 1)
+        };
+        k += step;
+        let hi = if items.get(k) == Some(&'-') && items.get(k + 1).is_some() {
+            let h = items.get(k + 1).copied().unwrap_or(lo);
+            k += 2;
+            if h == '\\' {
+                let escaped = items.get(k).copied().unwrap_or(h);
+                k += 1;
+                escaped
+            } else {
+                h
+            }
+        } else {
+            lo
+        };
+        for code in (lo as u32)..=(hi as u32).min(127) {
+            if let Some(slot) = covered.get_mut(code as usize) {
+                *slot = true;
+            }
+        }
+    }
+    let mut extra = String::new();
+    for (code, &is_covered) in covered.iter().enumerate() {
+        let c = char::from(code as u8);
+        if is_covered && c.is_ascii_alphabetic() {
+            let twin = if c.is_ascii_lowercase() {
+                c.to_ascii_uppercase()
+            } else {
+                c.to_ascii_lowercase()
+            };
+            extra.push(twin);
+        }
+    }
+    extra
 }
 
 fn class_literal(out: &mut String, c: char) {
@@ -177,6 +261,33 @@ fn numeric_range(body: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use crate::expr::wildcard::{Pattern, StringMatcher};
+
+    #[test]
+    fn regex_case_insensitivity_is_ascii_only() {
+        // ql's RLikePattern builds `regex~` with RegExp.ASCII_CASE_INSENSITIVE.
+        assert!(m("[a-c]x", true).is_match("BX"));
+        assert!(m("[^a-c]x", true).is_match("dX"));
+        assert!(!m("[^a-c]x", true).is_match("BX"));
+        assert!(m("stra\\.e", true).is_match("STRA.E"));
+        assert!(m("é", true).is_match("é"));
+        assert!(!m("é", true).is_match("É"));
+        assert!(!m("[é]", true).is_match("É"));
+        assert!(m("\"Ab\"c", true).is_match("aBC"));
+        assert!(m("[\\d]x", true).is_match("1X"));
+        assert!(!m("[\\d]x", true).is_match("DX"));
+        assert!(m("[\\Wa]", true).is_match("A"));
+    }
+
+    #[test]
+    fn perl_classes_are_ascii_as_in_lucene() {
+        // Lucene RegExp: \d = [0-9], \s = [ \t\n\r], \w = [a-zA-Z0-9_].
+        assert!(m("\\w+", false).is_match("ab_9"));
+        assert!(!m("\\w+", false).is_match("é"));
+        assert!(m("\\W", false).is_match("é"));
+        assert!(!m("\\d", false).is_match("٣"));
+        assert!(m("[\\d-]+", false).is_match("12-3"));
+        assert!(m("a\\sb", false).is_match("a\tb"));
+    }
 
     fn m(p: &str, ci: bool) -> StringMatcher {
         StringMatcher::new(&[Pattern::Regex(p.to_string())], ci).unwrap()

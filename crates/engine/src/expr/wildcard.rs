@@ -5,8 +5,10 @@
 use std::borrow::Cow;
 
 use ahash::AHashSet;
+use smallvec::SmallVec;
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use regex_automata::meta;
+use regex_automata::nfa::thompson::WhichCaptures;
 use regex_automata::util::syntax;
 
 /// One pattern of a `:` / `like` / `regex` list.
@@ -112,12 +114,21 @@ impl StringMatcher {
                 Pattern::Wildcard(w) if !w.contains('?') => {
                     globs.push(Glob::new(&fold(w, case_insensitive)))
                 }
+                // Case-insensitive wildcards fold each character with its simple Unicode
+                // case mapping, like Lucene's `AutomatonQueries.toCaseInsensitiveChar`.
+                Pattern::Wildcard(w) if case_insensitive => {
+                    regexes.push(format!("(?i:{})", wildcard_to_regex(w)));
+                    regex_origin.push(i);
+                }
                 Pattern::Wildcard(w) => {
                     regexes.push(wildcard_to_regex(w));
                     regex_origin.push(i);
                 }
+                // `regex~` folds ASCII letters only (see `lucene_to_regex`).
                 Pattern::Regex(r) => {
-                    regexes.push(super::regex::lucene_to_regex(r).map_err(|e| (i, e))?);
+                    regexes.push(
+                        super::regex::lucene_to_regex(r, case_insensitive).map_err(|e| (i, e))?,
+                    );
                     regex_origin.push(i);
                 }
             }
@@ -147,7 +158,7 @@ impl StringMatcher {
             None
         } else {
             Some(
-                build_automaton(&anchored, case_insensitive)
+                build_automaton(&anchored)
                     .map_err(|(i, msg)| (regex_origin.get(i).copied().unwrap_or(0), msg))?,
             )
         };
@@ -184,11 +195,20 @@ impl StringMatcher {
                 return true;
             }
             if let Some(ac) = &self.prefilter {
+                // Each glob is checked at most once per value, however often its key
+                // occurs (`*aa*b` on `aaaa…`): matching stays linear in the value.
+                let mut checked: SmallVec<[u64; 4]> = SmallVec::new();
                 for m in ac.find_overlapping_iter(folded.as_ref()) {
-                    let glob = self
-                        .keyed
-                        .get(m.pattern().as_usize())
-                        .and_then(|i| self.globs.get(*i));
+                    let key = m.pattern().as_usize();
+                    let (word, bit) = (key / 64, 1u64 << (key % 64));
+                    if checked.len() <= word {
+                        checked.resize(word + 1, 0);
+                    }
+                    match checked.get_mut(word) {
+                        Some(w) if *w & bit == 0 => *w |= bit,
+                        _ => continue,
+                    }
+                    let glob = self.keyed.get(key).and_then(|i| self.globs.get(*i));
                     if glob.is_some_and(|g| g.is_match(&folded)) {
                         return true;
                     }
@@ -199,22 +219,36 @@ impl StringMatcher {
     }
 }
 
-/// Size limit of one compiled pattern set (Thompson NFA); beyond it the query is
-/// rejected rather than allowed to exhaust memory.
-const NFA_SIZE_LIMIT: usize = 64 << 20;
+/// Size limit of one compiled pattern set (Thompson NFA, about 50k states).
+/// Elasticsearch refuses regexps whose automaton passes 10 000 determinized states
+/// (`max_determinized_states`, `TooComplexToDeterminizeException`), so patterns near
+/// this limit would fail there too; the limit keeps hostile patterns from
+/// exhausting memory.
+const NFA_SIZE_LIMIT: usize = 2 << 20;
+/// Bound on the automaton of a whole pattern list (one `:` with thousands of `?` wildcards).
+const NFA_TOTAL_SIZE_LIMIT: usize = 128 << 20;
 
 /// Builds the automaton over `anchored` patterns; on failure, the index of the
 /// pattern at fault (found by building the patterns one by one when the error
 /// does not say) and a message.
-fn build_automaton(
-    anchored: &[String],
-    case_insensitive: bool,
-) -> Result<meta::Regex, (usize, String)> {
+/// Case-insensitivity is inside each pattern (inline flag or explicit classes).
+fn build_automaton(anchored: &[String]) -> Result<meta::Regex, (usize, String)> {
     let build = |patterns: &[&String]| {
+        // Each pattern may use up to the limit; a long list shares a larger bound.
+        let limit = NFA_SIZE_LIMIT
+            .saturating_mul(patterns.len().max(1))
+            .min(NFA_TOTAL_SIZE_LIMIT);
         meta::Regex::builder()
-            .syntax(syntax::Config::new().case_insensitive(case_insensitive))
-            .configure(meta::Config::new().nfa_size_limit(Some(NFA_SIZE_LIMIT)))
+            .syntax(syntax::Config::new())
+            // Only `is_match` is used: without capture states the PikeVM's slot table stays
+            // small (with them it grows as states × patterns and 10k `?` wildcards need ~59 GB).
+            .configure(
+                meta::Config::new()
+                    .nfa_size_limit(Some(limit))
+                    .which_captures(WhichCaptures::None),
+            )
             .build_many(patterns)
+            .map_err(Box::new)
     };
     let all: Vec<&String> = anchored.iter().collect();
     let err = match build(&all) {

@@ -9,6 +9,7 @@ pub mod event_query;
 pub mod reorder;
 pub mod sample;
 pub mod sequence;
+pub mod stream;
 
 use std::cmp::Ordering;
 use std::sync::Arc;

@@ -89,6 +89,12 @@ impl<P> Reorder<P> {
         true
     }
 
+    /// Moves the newest time seen forward (never back, never counted late): time learnt from
+    /// events the caller does not buffer.
+    pub fn note_time(&mut self, ts: i64) {
+        self.newest = Some(self.newest.map_or(ts, |n| n.max(ts)));
+    }
+
     /// Holds `event` until it is final. A late event is given back as `Err`.
     pub fn push(&mut self, event: Arc<Event>, payload: P) -> Result<(), (Arc<Event>, P)> {
         let ts = event.timestamp.unwrap_or(i64::MIN);

@@ -137,6 +137,9 @@ pub(super) struct Router {
     newest: Vec<Option<i64>>,
     out_of_order: Vec<u64>,
     last_advance: Option<i64>,
+    /// Events routed and candidate rules offered (for `TRIPLINE_DISPATCH_STATS`).
+    events_seen: u64,
+    candidates_offered: u64,
 }
 
 impl Router {
@@ -169,7 +172,31 @@ impl Router {
             rule_selector,
             locations: HashMap::new(),
             last_advance: None,
+            events_seen: 0,
+            candidates_offered: 0,
         }
+    }
+
+    /// One line on how well dispatch narrows the rules (printed when `TRIPLINE_DISPATCH_STATS` is set).
+    pub(super) fn stats_line(&self, group: &Group) -> String {
+        let per_event = if self.events_seen == 0 {
+            0.0
+        } else {
+            self.candidates_offered as f64 / self.events_seen as f64
+        };
+        format!(
+            "dispatch: group `{}`: {} rules ({} anchored on constants), {} events, {:.1} rules offered per event",
+            group.fields.path(group.fields.timestamp_field()),
+            self.rule_selector.len(),
+            self.dispatcher.anchored_plans(),
+            self.events_seen,
+            per_event
+        ) + &self
+            .dispatcher
+            .describe(&group.fields)
+            .iter()
+            .map(|l| format!("\n  {l}"))
+            .collect::<String>()
     }
 
     /// Events older than the newest one seen, for the rule at `position` of the group.
@@ -210,7 +237,6 @@ impl Router {
             }
         };
         let time = event.timestamp.unwrap_or(i64::MIN);
-        let mut late: Option<Box<[bool]>> = None;
         for (s, &on) in selected.iter().enumerate() {
             if !on {
                 continue;
@@ -221,12 +247,6 @@ impl Router {
             if newest.is_some_and(|n| time < n) {
                 if let Some(count) = self.out_of_order.get_mut(s) {
                     *count += 1;
-                }
-                if let Some(flag) = late
-                    .get_or_insert_with(|| vec![false; selected.len()].into_boxed_slice())
-                    .get_mut(s)
-                {
-                    *flag = true;
                 }
             } else {
                 *newest = Some(time);
@@ -245,7 +265,6 @@ impl Router {
         };
         Routing {
             selected,
-            late,
             advance,
             time,
         }
@@ -254,8 +273,6 @@ impl Router {
 
 struct Routing {
     selected: Arc<[bool]>,
-    /// Per selector: this event is older than the newest one it selected before.
-    late: Option<Box<[bool]>>,
     advance: bool,
     time: i64,
 }
@@ -307,6 +324,10 @@ fn run_batch(
     for (index, (line, result)) in lines.iter().zip(&parsed).enumerate() {
         let mut per_group = Vec::with_capacity(groups.len());
         for ((group, router), event) in groups.iter().zip(routers.iter_mut()).zip(&result.events) {
+            if let Some((_, candidates)) = event {
+                router.events_seen += 1;
+                router.candidates_offered += candidates.len() as u64;
+            }
             per_group.push(event.as_ref().map(|(event, _)| router.route(group, event)));
         }
         routings.push(per_group);
@@ -443,13 +464,7 @@ impl Work<'_> {
                     if !routing.selected.get(selector).copied().unwrap_or(false) {
                         continue;
                     }
-                    let late = routing
-                        .late
-                        .as_ref()
-                        .is_some_and(|l| l.get(selector).copied().unwrap_or(false));
-                    if late && rule.sequence_like {
-                        continue;
-                    }
+                    // Out-of-order events are reordered (or counted late) by the rule's StreamMatcher.
                     rule.matcher.push(event, &mut matches);
                     emit(rule, &mut matches, position);
                 }
