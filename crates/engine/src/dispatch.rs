@@ -2,11 +2,12 @@
 //!
 //! Every stage of a plan (sequence and sample stages, missing stages, `until`) gets a *gate*: its category
 //! (or `any`) and, when the condition has one, an *anchor*: a disjunction of constant tests
-//! (`field == "x"`, `field in ("a", "b")`, `field : ("a", "b")` without wildcards, `in~`) that must hold
-//! whenever the condition does — a necessary condition read from the compiled bool-query layer
+//! (`field == "x"`, `field in ("a", "b")`, `in~`, `field : ("a", "*b*")` — a `*` glob contributes its
+//! longest literal piece, which every match contains) that must hold whenever the condition does — a necessary condition read from the compiled bool-query layer
 //! (an `and` takes its most selective side, an `or` needs both sides anchored). Anchors are indexed by
-//! (field, constant), so an event costs one hash lookup per value of each anchor field plus the
-//! category lists, instead of evaluating every plan.
+//! (field, constant) — exact constants in a hash map, glob literals in one Aho-Corasick automaton per
+//! field — so an event costs a lookup and a scan per value of each anchor field plus the category lists,
+//! instead of evaluating every plan.
 //!
 //! A plan is offered an event when any of its gates passes; skipping the others is invisible in the
 //! results because a plan's state only changes on events that match one of its stages (time is moved
@@ -14,6 +15,7 @@
 //! of the plain every-plan loop.
 
 use ahash::AHashMap;
+use aho_corasick::{AhoCorasick, MatchKind};
 
 use crate::event::Event;
 use crate::expr::{CmpKind, CmpOp, CompiledExpr, Node, NodeId, StagePredicate};
@@ -44,13 +46,18 @@ const LOW_CARDINALITY_FIELDS: &[&str] = &[
 /// Fields with somewhat more values (an action per event kind).
 const MEDIUM_CARDINALITY_FIELDS: &[&str] = &["event.action", "event.code"];
 
-/// One constant test: the field's value is one of `values` (ASCII-lowercased when case-insensitive).
+/// One constant test: the field's value is one of `values` or contains one of `contains`
+/// (ASCII-lowercased when case-insensitive).
 #[derive(Debug, Clone)]
 struct Anchor {
     field: FieldId,
     case_insensitive: bool,
     values: Vec<Box<str>>,
+    contains: Vec<Box<str>>,
 }
+
+/// Glob literals shorter than this appear in too many values to be worth indexing.
+const MIN_CONTAINED_LITERAL: usize = 3;
 
 /// Where a gate is filed: plan index and required category (index into `categories`).
 #[derive(Debug, Clone, Copy)]
@@ -64,6 +71,11 @@ struct AnchorIndex {
     field: FieldId,
     case_insensitive: bool,
     by_value: AHashMap<Box<str>, Vec<GateRef>>,
+    /// Literals a value must contain, with their gates; searched with `automaton`.
+    literals: Vec<(Box<str>, Vec<GateRef>)>,
+    automaton: Option<AhoCorasick>,
+    /// Gates offered for any value of the field (their literals could not be indexed).
+    always: Vec<GateRef>,
     /// Every gate filed here: offered when a value cannot be looked up exactly (not a string, or a
     /// non-ASCII string under case-insensitive matching, whose folding the index does not model).
     all: Vec<GateRef>,
@@ -128,6 +140,12 @@ impl Dispatcher {
                                 for value in anchor.values {
                                     index.by_value.entry(value).or_default().push(gate);
                                 }
+                                for literal in anchor.contains {
+                                    match index.literals.iter_mut().find(|(l, _)| *l == literal) {
+                                        Some((_, gates)) => gates.push(gate),
+                                        None => index.literals.push((literal, vec![gate])),
+                                    }
+                                }
                                 index.all.push(gate);
                             }
                         }
@@ -143,6 +161,20 @@ impl Dispatcher {
                 }
             }
             d.anchored_plans += usize::from(anchored);
+        }
+        for index in d.anchors.iter_mut() {
+            if index.literals.is_empty() {
+                continue;
+            }
+            let built = AhoCorasick::builder()
+                .ascii_case_insensitive(index.case_insensitive)
+                .match_kind(MatchKind::Standard)
+                .build(index.literals.iter().map(|(l, _)| l.as_bytes()));
+            match built {
+                Ok(automaton) => index.automaton = Some(automaton),
+                // Cannot search the literals: offer their gates for every value of the field.
+                Err(_) => index.always.extend(index.literals.drain(..).flat_map(|(_, g)| g)),
+            }
         }
         d
     }
@@ -269,13 +301,28 @@ impl Dispatcher {
                     }
                     _ => None,
                 };
-                let gates = match key {
-                    Some(key) => index.by_value.get(key).map_or(&[][..], Vec::as_slice),
-                    None => index.all.as_slice(),
+                let Some(key) = key else {
+                    for gate in &index.all {
+                        if category_ok(gate) {
+                            mark(gate.plan, out);
+                        }
+                    }
+                    continue;
                 };
-                for gate in gates {
+                let exact = index.by_value.get(key).map_or(&[][..], Vec::as_slice);
+                for gate in exact.iter().chain(&index.always) {
                     if category_ok(gate) {
                         mark(gate.plan, out);
+                    }
+                }
+                if let Some(automaton) = &index.automaton {
+                    for found in automaton.find_overlapping_iter(key) {
+                        let gates = index.literals.get(found.pattern().as_usize());
+                        for gate in gates.map_or(&[][..], |(_, g)| g.as_slice()) {
+                            if category_ok(gate) {
+                                mark(gate.plan, out);
+                            }
+                        }
                     }
                 }
             }
@@ -298,8 +345,9 @@ fn stage_predicates(plan: &Plan) -> Vec<&StagePredicate> {
     }
 }
 
-/// Selectivity of an anchor disjunction: (field rank of its weakest member, fewer values better).
-type Score = (u8, std::cmp::Reverse<usize>);
+/// Selectivity of an anchor disjunction: (field rank of its weakest member, exact rather than
+/// contained, fewer values better).
+type Score = (u8, bool, std::cmp::Reverse<usize>);
 
 fn field_rank(table: &FieldTable, field: FieldId) -> u8 {
     let path = table.path(field);
@@ -318,8 +366,12 @@ fn score(alternatives: &[Anchor], table: &FieldTable) -> Score {
         .map(|a| field_rank(table, a.field))
         .min()
         .unwrap_or(0);
-    let values = alternatives.iter().map(|a| a.values.len()).sum();
-    (rank, std::cmp::Reverse(values))
+    let values = alternatives
+        .iter()
+        .map(|a| a.values.len() + a.contains.len())
+        .sum();
+    let exact = alternatives.iter().all(|a| a.contains.is_empty());
+    (rank, exact, std::cmp::Reverse(values))
 }
 
 /// A necessary condition of `id` (true ⇒ one of the anchors holds), the most selective found.
@@ -382,6 +434,7 @@ fn leaf_anchor(expr: &CompiledExpr, id: NodeId) -> Option<Anchor> {
                     field,
                     case_insensitive: false,
                     values: vec![Box::from(s.as_ref())],
+                    contains: Vec::new(),
                 }),
                 _ => None,
             }
@@ -401,12 +454,16 @@ fn leaf_anchor(expr: &CompiledExpr, id: NodeId) -> Option<Anchor> {
                 field,
                 set.case_insensitive,
                 set.strings.iter().map(|s| s.as_ref()),
+                std::iter::empty(),
             )
         }
         Node::Match { lhs, matcher } => {
             let field = plain_field(expr, *lhs)?;
-            let (values, case_insensitive) = matcher.exact_only()?;
-            anchor_from(field, case_insensitive, values)
+            let (values, contains, case_insensitive) = matcher.literals()?;
+            if contains.iter().any(|l| l.len() < MIN_CONTAINED_LITERAL) {
+                return None;
+            }
+            anchor_from(field, case_insensitive, values.into_iter(), contains.into_iter())
         }
         _ => None,
     }
@@ -418,22 +475,22 @@ fn anchor_from<'a>(
     field: FieldId,
     case_insensitive: bool,
     values: impl Iterator<Item = &'a str>,
+    contains: impl Iterator<Item = &'a str>,
 ) -> Option<Anchor> {
-    let mut out = Vec::new();
-    for v in values {
-        if case_insensitive {
-            if !v.is_ascii() {
-                return None;
-            }
-            out.push(v.to_ascii_lowercase().into_boxed_str());
+    let fold = |v: &str| -> Option<Box<str>> {
+        if !case_insensitive {
+            Some(Box::from(v))
+        } else if v.is_ascii() {
+            Some(v.to_ascii_lowercase().into_boxed_str())
         } else {
-            out.push(Box::from(v));
+            None
         }
-    }
+    };
     Some(Anchor {
         field,
         case_insensitive,
-        values: out,
+        values: values.map(fold).collect::<Option<Vec<_>>>()?,
+        contains: contains.map(fold).collect::<Option<Vec<_>>>()?,
     })
 }
 
@@ -451,6 +508,8 @@ mod tests {
         r#"process where process.name == "launchctl" and process.args == "load""#,
         r#"process where process.name : ("cmd.exe", "powershell.exe") and process.args : "*enc*""#,
         r#"file where file.path : "/Library/LaunchDaemons/*""#,
+        r#"process where process.command_line : ("*-enc*", "*/c dir*") and host.os.type == "linux""#,
+        r#"file where file.name : "*.PLIST" and file.path : "/library/*""#,
         r#"any where host.os.type == "linux""#,
         r#"network where destination.port == 22"#,
         r#"process where (process.name : "bash" or process.parent.name in~ ("SSHD", "cron")) and user.name != "root""#,
@@ -465,8 +524,8 @@ mod tests {
 
     const EVENTS: &[&str] = &[
         r#"{"@timestamp":1,"event":{"category":["process"],"type":["start"]},"host":{"id":"a","os":{"type":"macos"}},"process":{"name":"launchctl","args":["launchctl","load","x"]}}"#,
-        r#"{"@timestamp":2,"event":{"category":"process"},"host":{"id":"a","os":{"type":"linux"}},"process":{"name":"CMD.EXE","args":["/c","-enc","x"]},"user":{"name":"bob"}}"#,
-        r#"{"@timestamp":3,"event":{"category":["file"],"type":["creation"]},"host":{"id":"a"},"file":{"path":"/Library/LaunchDaemons/x.plist"}}"#,
+        r#"{"@timestamp":2,"event":{"category":"process"},"host":{"id":"a","os":{"type":"linux"}},"process":{"name":"CMD.EXE","args":["/c","-enc","x"],"command_line":"CMD /C DIR x"},"user":{"name":"bob"}}"#,
+        r#"{"@timestamp":3,"event":{"category":["file"],"type":["creation"]},"host":{"id":"a"},"file":{"path":"/Library/LaunchDaemons/x.plist","name":"X.plist"}}"#,
         r#"{"@timestamp":4,"event":{"category":["process"]},"process":{"name":"BASH","parent":{"name":"cron"}},"user":{"name":"root"}}"#,
         r#"{"@timestamp":5,"event":{"category":["process"]},"process":{"name":"ls","parent":{"name":"sshd"}},"user":{"name":"x"}}"#,
         r#"{"@timestamp":6,"event":{"category":["process"]},"process":{"name":"Ünïcode"}}"#,

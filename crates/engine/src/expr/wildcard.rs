@@ -173,12 +173,19 @@ impl StringMatcher {
         })
     }
 
-    /// The patterns when every one is an exact string (no `*`, `?` or regexp), as stored
-    /// (lowercased when case-insensitive), and whether matching is case-insensitive.
+    /// The literal content of the patterns when none is a regexp or `?` wildcard: the exact strings,
+    /// the longest literal piece of each `*` glob (every match contains it), and whether matching is
+    /// case-insensitive (all lowercased then). `None` when a pattern has no literal piece (`*`).
     /// Used by [`crate::dispatch`] to index rules by constant.
-    pub(crate) fn exact_only(&self) -> Option<(impl Iterator<Item = &str>, bool)> {
-        (self.globs.is_empty() && self.automaton.is_none() && !self.exact.is_empty())
-            .then(|| (self.exact.iter().map(|s| s.as_ref()), self.case_insensitive))
+    pub(crate) fn literals(&self) -> Option<(Vec<&str>, Vec<&str>, bool)> {
+        if self.automaton.is_some() || !self.unkeyed.is_empty() {
+            return None;
+        }
+        Some((
+            self.exact.iter().map(|s| s.as_ref()).collect(),
+            self.globs.iter().map(Glob::key).collect(),
+            self.case_insensitive,
+        ))
     }
 
     pub fn is_match(&self, s: &str) -> bool {
