@@ -2,8 +2,9 @@
 # Memory benchmark for bounded state (issue 5): streams N events over K distinct join keys (host.id) with the
 # seed rule (sequence by host.id with maxspan=1m) from a fast generator straight into `tripline run`'s stdin,
 # out of order within 2s, and records peak RSS (/usr/bin/time -v), live state every 2s (`--stats-every`) and
-# the state left at end of input. The first 40% of the events open one partial sequence per key (all K live at
-# once), the rest is noise on the same hosts while event time passes the 1m windows: state must fall back to 0.
+# the state left at end of input. The first 20% of the events (40s of event time) open one partial sequence per
+# key (all K live at once), the rest (160s) is noise on the same hosts while event time passes the 1m windows:
+# state must fall back to 0.
 #   bench/state.sh [EVENTS] [KEYS]       defaults: 10000000 1000000
 #   BENCH_NO_BUILD=1   use the existing release binaries
 #   BENCH_ARGS="..."   extra `tripline run` options (e.g. "--max-state 100000")

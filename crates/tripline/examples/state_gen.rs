@@ -3,9 +3,10 @@
 //! written as NDJSON to stdout as fast as tripline can read them.
 //!
 //! Shape of the stream (`N` events over `span` seconds of event time, `K` hosts = join keys):
-//! - first 40% of the events: every 4th is a LaunchDaemon plist written on a new host (K hosts, each
-//!   leaving one partial sequence); every 4th (offset 2) is a `launchctl load` on the host whose plist came
-//!   10% of the events earlier, if that host is one of the planted positives (host % 100 == 7), else noise;
+//! - first 20% of the events (40s of the default 200s): every 2nd is a LaunchDaemon plist written on a new
+//!   host (K hosts, each leaving one partial sequence, all K live at once since they fit in the 1m maxspan);
+//!   every other one is a `launchctl load` on the host whose plist came 5% of the events (10s) earlier, if
+//!   that host is one of the planted positives (host % 100 == 7), else noise;
 //! - the rest: noise only (processes, other files) on random known hosts; nothing new is started, so once
 //!   event time passes the 1m windows the rule's state must fall back to zero;
 //! - each timestamp is moved back by up to `--jitter-ms` (arrival order stays the generation order), so
@@ -141,19 +142,19 @@ fn main() {
     let stdout = io::stdout();
     let mut writer = BufWriter::with_capacity(1 << 20, stdout.lock());
     let mut line = Vec::with_capacity(512);
-    let phase1 = o.events * 4 / 10;
-    // The launchctl for a plist comes 10% of the events later.
-    let delay = o.events / 10;
+    let phase1 = o.events / 5;
+    // The launchctl for a plist comes 5% of the events later (an odd index: plists are on even ones).
+    let delay = o.events / 20 / 2 * 2 + 1;
     let mut planted = 0u64;
     for i in 0..o.events {
         let ms = i.saturating_mul(o.span_ms) / o.events.max(1);
         let ms = ms.saturating_sub(rng.below(o.jitter_ms + 1));
         let pid = 100 + rng.below(60_000);
-        let known = (i.min(phase1) / 4).clamp(1, o.keys);
-        let (host, kind) = if i < phase1 && i % 4 == 0 && i / 4 < o.keys {
-            (i / 4, Kind::Plist)
-        } else if i < phase1 + delay && i % 4 == 2 && i >= delay {
-            let host = (i - delay) / 4;
+        let known = (i.min(phase1) / 2).clamp(1, o.keys);
+        let (host, kind) = if i < phase1 && i % 2 == 0 && i / 2 < o.keys {
+            (i / 2, Kind::Plist)
+        } else if i < phase1 + delay && i % 2 == 1 && i >= delay {
+            let host = (i - delay) / 2;
             if host % 100 == 7 && host < o.keys && (i - delay) < phase1 {
                 planted += 1;
                 (host, Kind::Launchctl)
@@ -173,5 +174,5 @@ fn main() {
         }
     }
     let _ = writer.flush();
-    eprintln!("state_gen: {} events, {} hosts, {planted} planted positives", o.events, o.keys.min(phase1 / 4));
+    eprintln!("state_gen: {} events, {} hosts, {planted} planted positives", o.events, o.keys.min(phase1 / 2));
 }

@@ -54,9 +54,10 @@ pub struct QueryArgs {
     /// Field holding the event category
     #[arg(long, default_value = "event.category", value_name = "FIELD")]
     pub category_field: String,
-    /// Elasticsearch mapping (JSON) giving field types
+    /// Elasticsearch mapping (JSON; `#` comment lines allowed) giving field types; repeat for indices
+    /// queried together
     #[arg(long, value_name = "FILE")]
-    pub mapping: Option<PathBuf>,
+    pub mapping: Vec<PathBuf>,
     /// Most results to return (default: no cap)
     #[arg(long, value_name = "N")]
     pub size: Option<u64>,

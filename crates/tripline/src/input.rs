@@ -192,6 +192,9 @@ fn open_file(path: &Path, count: Arc<AtomicU64>) -> anyhow::Result<Box<dyn BufRe
     }
 }
 
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+const UTF8_BOM: [u8; 3] = [0xef, 0xbb, 0xbf];
+
 fn read_records(
     name: Arc<str>,
     mut reader: Box<dyn BufRead>,
@@ -214,6 +217,17 @@ fn read_records(
         };
         if buf.is_empty() {
             break None;
+        }
+        // gzip on stdin (files are unpacked when opened): recognised by its magic bytes.
+        if buf.starts_with(&GZIP_MAGIC) {
+            let decoder = flate2::bufread::MultiGzDecoder::new(reader);
+            let unpacked = Box::new(BufReader::with_capacity(256 * 1024, decoder));
+            return read_records(name.clone(), unpacked, mapper, sink);
+        }
+        // A UTF-8 byte order mark (Windows editors and exports write one) is not part of the data.
+        if buf.starts_with(&UTF8_BOM) {
+            reader.consume(UTF8_BOM.len());
+            continue;
         }
         match buf.iter().position(|b| !b.is_ascii_whitespace()) {
             Some(i) => break buf.get(i).copied(),
@@ -308,6 +322,7 @@ fn read_array(
         }
     }
     let text = String::from_utf8_lossy(&bytes);
+    let text = blank_line_comments(&text);
     let items: Vec<serde_json::Value> = match serde_json::from_str(&text) {
         Ok(items) => items,
         Err(error) => {
@@ -331,6 +346,28 @@ fn read_array(
         emit_mapped(&position, &item.to_string(), mapper, sink)?;
     }
     Ok(())
+}
+
+/// Elasticsearch's data loader reads JSON arrays with `//` comment lines (the EQL spec's
+/// `missing-events.data` has them). A JSON string cannot span lines, so a line whose first
+/// non-blank characters are `//` is a comment; it is blanked rather than removed so that error
+/// positions still point at the right line and column.
+fn blank_line_comments(text: &str) -> std::borrow::Cow<'_, str> {
+    let is_comment = |line: &str| line.trim_start().starts_with("//");
+    if !text.lines().any(is_comment) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        if is_comment(line) {
+            let body = line.trim_end_matches(['\n', '\r']);
+            out.extend(std::iter::repeat_n(' ', body.chars().count()));
+            out.push_str(line.strip_prefix(body).unwrap_or_default());
+        } else {
+            out.push_str(line);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 #[cfg(test)]
@@ -372,6 +409,22 @@ mod tests {
         let array = dir.join("c.json");
         std::fs::write(&array, b"  [{\"d\":4}, 5]").unwrap();
         assert_eq!(collect(&array), vec!["1={\"d\":4}", "2=5"]);
+        let commented = dir.join("e.json");
+        std::fs::write(
+            &commented,
+            b"[\n // first\n {\"d\": \"//x\"},\n\t////test2\r\n {\"e\":5}\n]",
+        )
+        .unwrap();
+        assert_eq!(
+            collect(&commented),
+            vec!["1={\"d\":\"//x\"}", "2={\"e\":5}"]
+        );
+        let bom = dir.join("f.ndjson");
+        std::fs::write(&bom, b"\xef\xbb\xbf{\"a\":1}\r\n{\"b\":2}").unwrap();
+        assert_eq!(collect(&bom), vec!["1={\"a\":1}", "2={\"b\":2}"]);
+        let bom_array = dir.join("g.json");
+        std::fs::write(&bom_array, b"\xef\xbb\xbf [{\"a\":1}]").unwrap();
+        assert_eq!(collect(&bom_array), vec!["1={\"a\":1}"]);
         let broken = dir.join("d.json");
         std::fs::write(&broken, b"[{\"d\":4},").unwrap();
         assert_eq!(collect(&broken).len(), 1);

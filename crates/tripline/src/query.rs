@@ -1,5 +1,6 @@
 //! `tripline query`: one EQL query over a finite set of events, answered as `_eql/search` would.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use engine::event::EventOptions;
@@ -14,6 +15,23 @@ use crate::input::{Inputs, Record};
 use crate::output::Output;
 use crate::{status, Failure};
 
+/// Elasticsearch's test loader replaces this in stored `.mapping` files by `keyword` or `wildcard`; both
+/// behave alike for EQL, so a mapping file used as stored reads it as `keyword`.
+const STRING_TYPE_PLACEHOLDER: &str = "[runtime_random_keyword_type]";
+
+/// One `--mapping` file; several are layered in order (indices queried together).
+fn read_mapping(path: &Path) -> Result<Schema, Failure> {
+    let text = std::fs::read_to_string(path).map_err(|error| Failure {
+        status: status::USAGE,
+        message: format!("tripline: cannot read mapping {}: {error}", path.display()),
+    })?;
+    let text = text.replace(STRING_TYPE_PLACEHOLDER, "keyword");
+    Schema::from_es_mapping_text(&text).map_err(|error| Failure {
+        status: status::USAGE,
+        message: format!("tripline: mapping {}: {error}", path.display()),
+    })
+}
+
 pub fn run(args: QueryArgs) -> anyhow::Result<u8> {
     let ast = eql::parse(&args.query).map_err(|diagnostics| Failure {
         status: status::USAGE,
@@ -21,16 +39,8 @@ pub fn run(args: QueryArgs) -> anyhow::Result<u8> {
     })?;
 
     let mut schema = Schema::ecs();
-    if let Some(path) = &args.mapping {
-        let text = std::fs::read_to_string(path).map_err(|error| Failure {
-            status: status::USAGE,
-            message: format!("tripline: cannot read mapping {}: {error}", path.display()),
-        })?;
-        let mapping = Schema::from_es_mapping_text(&text).map_err(|error| Failure {
-            status: status::USAGE,
-            message: format!("tripline: {}: {error}", path.display()),
-        })?;
-        schema = schema.merged_with(&mapping);
+    for path in &args.mapping {
+        schema = schema.merged_with(&read_mapping(path)?);
     }
 
     // Read every document first: the query answers over the whole set, in Elasticsearch's order, and

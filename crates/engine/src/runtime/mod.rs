@@ -145,6 +145,9 @@ pub struct Matcher {
     streaming_samples: bool,
     /// Results emitted so far by streaming samples (their order number).
     samples_out: u64,
+    /// Keep a fields-free copy of events held in state (stream mode): alerts need only the
+    /// document text and time, and the extracted fields are most of an event's memory.
+    slim: bool,
 }
 
 impl Matcher {
@@ -182,6 +185,7 @@ impl Matcher {
             raw: Vec::new(),
             streaming_samples: false,
             samples_out: 0,
+            slim: false,
         }
     }
 
@@ -218,6 +222,7 @@ impl Matcher {
     pub fn for_stream(plan: Arc<Plan>, max_state: Option<usize>) -> Matcher {
         let lookback = plan.options.lookback;
         let mut matcher = Matcher::new(plan);
+        matcher.slim = true;
         match &mut matcher.state {
             State::Event { .. } => {}
             State::Sequence(s) => s.machine.set_cap(max_state),
@@ -313,7 +318,13 @@ impl Matcher {
                     }
                 }
                 let ts = event.timestamp.unwrap_or(i64::MIN);
-                state.machine.push(event, ts, &state.hits, &mut state.out);
+                if self.slim && !state.hits.stages.is_empty() {
+                    state
+                        .machine
+                        .push(&slim_copy(event), ts, &state.hits, &mut state.out);
+                } else {
+                    state.machine.push(event, ts, &state.hits, &mut state.out);
+                }
                 drain_sequences(&mut state.out, out);
             }
             (State::Sample(machine), PlanKind::Sample(sample)) => {
@@ -334,7 +345,7 @@ impl Matcher {
                 }
                 let mut samples = Vec::new();
                 let ts = event.timestamp.unwrap_or(i64::MIN);
-                machine.push_at(event, ts, &hits, &mut samples);
+                machine.push_at(&slim_copy(event), ts, &hits, &mut samples);
                 for s in samples {
                     self.samples_out += 1;
                     out.push((
@@ -388,6 +399,17 @@ impl Matcher {
             }
         }
     }
+}
+
+/// The event without its extracted fields: what results need (text, time, order).
+fn slim_copy(event: &Event) -> Arc<Event> {
+    Arc::new(Event::from_parts(
+        &event.raw,
+        Vec::new(),
+        event.timestamp,
+        event.tiebreaker.clone(),
+        event.seq,
+    ))
 }
 
 fn drain_sequences(

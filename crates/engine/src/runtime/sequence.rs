@@ -99,10 +99,16 @@ struct KeyState<E> {
 }
 
 impl<E> KeyState<E> {
-    fn new(stages: usize) -> Self {
+    /// `missing`: whether the sequence has missing-event stages (else no room is made for them:
+    /// this is per join key, and there may be a million keys).
+    fn new(stages: usize, missing: bool) -> Self {
         KeyState {
             slots: (0..stages).map(|_| None).collect(),
-            missing_seen: (0..stages).map(|_| VecDeque::new()).collect(),
+            missing_seen: if missing {
+                (0..stages).map(|_| VecDeque::new()).collect()
+            } else {
+                Vec::new()
+            },
             pending: Vec::new(),
             scheduled: None,
         }
@@ -322,10 +328,11 @@ impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
         } else {
             let deadline = self.indexed().then(|| self.index_at(partial.start_ts));
             let stages = self.spec.missing.len();
+        let has_missing = self.has_missing;
             let state = self
                 .keys
                 .entry(key.clone())
-                .or_insert_with(|| KeyState::new(stages));
+                .or_insert_with(|| KeyState::new(stages, has_missing));
             if let Some(slot) = state.slots.get_mut(stage) {
                 if slot.replace(partial).is_none() {
                     self.live += 1;
@@ -356,7 +363,8 @@ impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
         let start_ts = partial.start_ts;
         let last_ts = partial.events.last().map_or(start_ts, |(_, ts)| *ts);
         let stages = self.spec.missing.len();
-        let empty = KeyState::new(0);
+        let has_missing = self.has_missing;
+        let empty = KeyState::new(0, false);
         let state = self.keys.get(key).unwrap_or(&empty);
 
         let mut leading: Option<i64> = None;
@@ -415,7 +423,7 @@ impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
             let state = self
                 .keys
                 .entry(key.clone())
-                .or_insert_with(|| KeyState::new(stages));
+                .or_insert_with(|| KeyState::new(stages, has_missing));
             state.pending.push(pending);
             self.live += 1;
             if let Some(deadline) = index_at {
@@ -467,12 +475,13 @@ impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
         out: &mut Vec<SequenceOutput<E, K>>,
     ) {
         let stages = self.spec.missing.len();
+        let has_missing = self.has_missing;
         let index_at = self.indexed().then(|| self.index_at(ts));
         let is_trailing = stage > self.last_positive;
         let state = self
             .keys
             .entry(key.clone())
-            .or_insert_with(|| KeyState::new(stages));
+            .or_insert_with(|| KeyState::new(stages, has_missing));
         if let Some(seen) = state.missing_seen.get_mut(stage) {
             seen.push_back(ts);
             self.live += 1;
