@@ -1,6 +1,7 @@
 //! Replays saved inputs through a fuzz target body: `fuzz/seeds/<target>/*`,
 //! `fuzz/regressions/<target>/*` (minimised crashes, committed) and `fuzz/artifacts/<target>/*`
-//! (crashes found locally, not committed). Each input runs on its own thread with Rust's default
+//! (crashes found locally, not committed); with `FUZZ_REPLAY_CORPUS=1` also the local working corpus
+//! `fuzz/corpus/<target>/*` (e.g. after changing a target's checks). Each input runs on its own thread with Rust's default
 //! 2 MiB stack, so deep recursion shows up as it would on a worker thread.
 
 use std::path::{Path, PathBuf};
@@ -8,7 +9,11 @@ use std::path::{Path, PathBuf};
 /// Every input file of `target`, sorted, from the three directories under `fuzz_dir`.
 pub fn inputs(fuzz_dir: &Path, target: &str) -> Vec<PathBuf> {
     let mut files = Vec::new();
-    for kind in ["seeds", "regressions", "artifacts"] {
+    let mut kinds = vec!["seeds", "regressions", "artifacts"];
+    if std::env::var_os("FUZZ_REPLAY_CORPUS").is_some_and(|v| v == "1") {
+        kinds.push("corpus");
+    }
+    for kind in kinds {
         let Ok(entries) = std::fs::read_dir(fuzz_dir.join(kind).join(target)) else {
             continue;
         };

@@ -173,7 +173,9 @@ impl Dispatcher {
             match built {
                 Ok(automaton) => index.automaton = Some(automaton),
                 // Cannot search the literals: offer their gates for every value of the field.
-                Err(_) => index.always.extend(index.literals.drain(..).flat_map(|(_, g)| g)),
+                Err(_) => index
+                    .always
+                    .extend(index.literals.drain(..).flat_map(|(_, g)| g)),
             }
         }
         d
@@ -224,7 +226,7 @@ impl Dispatcher {
                 )
             })
             .collect();
-        lines.sort_by(|a, b| b.0.cmp(&a.0));
+        lines.sort_by_key(|(gates, _)| std::cmp::Reverse(*gates));
         let mut out: Vec<String> = lines.into_iter().map(|(_, l)| l).collect();
         for (name, plans) in self.categories.iter().zip(&self.by_category) {
             out.push(format!("unanchored {name}: {} gates", plans.len()));
@@ -270,7 +272,7 @@ impl Dispatcher {
             }
         }
         let categories = &scratch.event_categories;
-        let category_ok = |gate: &GateRef| gate.category.map_or(true, |c| categories.contains(&c));
+        let category_ok = |gate: &GateRef| gate.category.is_none_or(|c| categories.contains(&c));
 
         for &plan in &self.any {
             mark(plan, out);
@@ -463,7 +465,12 @@ fn leaf_anchor(expr: &CompiledExpr, id: NodeId) -> Option<Anchor> {
             if contains.iter().any(|l| l.len() < MIN_CONTAINED_LITERAL) {
                 return None;
             }
-            anchor_from(field, case_insensitive, values.into_iter(), contains.into_iter())
+            anchor_from(
+                field,
+                case_insensitive,
+                values.into_iter(),
+                contains.into_iter(),
+            )
         }
         _ => None,
     }

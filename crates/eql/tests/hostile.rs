@@ -4,6 +4,9 @@
 //! accepted trees are also printed, reparsed, stripped and dropped there, since those walk the tree
 //! recursively too.
 
+// Test helpers outside #[test] fns report failures by panicking, which is what a test should do.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use eql::ast::Query;
 use eql::{Diagnostic, MAX_NESTING, MAX_TREE_DEPTH};
 
@@ -37,7 +40,10 @@ fn expect_code(result: Result<Query, Vec<Diagnostic>>, code: &str) -> Vec<Diagno
     assert!(
         diagnostics.iter().any(|d| d.code.0 == code),
         "expected {code}, got {:?}",
-        diagnostics.iter().map(|d| (d.code.0, d.message.as_str())).collect::<Vec<_>>()
+        diagnostics
+            .iter()
+            .map(|d| (d.code.0, d.message.as_str()))
+            .collect::<Vec<_>>()
     );
     diagnostics
 }
@@ -74,18 +80,35 @@ fn long_not_chains_are_rejected() {
 #[test]
 fn long_unary_minus_chains_are_rejected() {
     for count in [10_000, 100_000] {
-        expect_code(parse_small_stack(query(&format!("a == {}1", "-".repeat(count)))), "E202");
-        expect_code(parse_small_stack(query(&format!("a == {}1", "- ".repeat(count)))), "E202");
-        expect_code(parse_small_stack(query(&format!("a == {}1", "+".repeat(count)))), "E202");
+        expect_code(
+            parse_small_stack(query(&format!("a == {}1", "-".repeat(count)))),
+            "E202",
+        );
+        expect_code(
+            parse_small_stack(query(&format!("a == {}1", "- ".repeat(count)))),
+            "E202",
+        );
+        expect_code(
+            parse_small_stack(query(&format!("a == {}1", "+".repeat(count)))),
+            "E202",
+        );
     }
 }
 
 #[test]
 fn deeply_nested_function_calls_are_rejected() {
     for depth in [10_000, 100_000] {
-        let text = query(&format!("length({}a{}) == 1", "length(".repeat(depth), ")".repeat(depth)));
+        let text = query(&format!(
+            "length({}a{}) == 1",
+            "length(".repeat(depth),
+            ")".repeat(depth)
+        ));
         expect_code(parse_small_stack(text), "E202");
-        let text = query(&format!("{}a{}", "startsWith(".repeat(depth), ", \"x\")".repeat(depth)));
+        let text = query(&format!(
+            "{}a{}",
+            "startsWith(".repeat(depth),
+            ", \"x\")".repeat(depth)
+        ));
         expect_code(parse_small_stack(text), "E202");
     }
 }
@@ -93,7 +116,11 @@ fn deeply_nested_function_calls_are_rejected() {
 #[test]
 fn deeply_nested_in_lists_are_rejected() {
     let depth = 50_000;
-    let text = query(&format!("a in ({}1{})", "(".repeat(depth), ")".repeat(depth)));
+    let text = query(&format!(
+        "a in ({}1{})",
+        "(".repeat(depth),
+        ")".repeat(depth)
+    ));
     expect_code(parse_small_stack(text), "E202");
 }
 
@@ -105,19 +132,32 @@ fn long_and_chains_parse_or_fail_cleanly() {
     let terms: Vec<String> = (0..50_000).map(|i| format!("f == {i}")).collect();
     expect_code(parse_small_stack(query(&terms.join(" or "))), "E202");
     // Arithmetic chains are left-deep too.
-    expect_code(parse_small_stack(query(&format!("a == 1{}", " + 1".repeat(50_000)))), "E202");
+    expect_code(
+        parse_small_stack(query(&format!("a == 1{}", " + 1".repeat(50_000)))),
+        "E202",
+    );
 }
 
 #[test]
 fn the_deepest_accepted_trees_print_and_drop_on_a_small_stack() {
     // Find the longest `or` chain the parser accepts, then make sure printing, reparsing and
     // dropping it need little stack.
-    let chain = |n: usize| query(&(0..n).map(|i| format!("f == {i}")).collect::<Vec<_>>().join(" or "));
+    let chain = |n: usize| {
+        query(
+            &(0..n)
+                .map(|i| format!("f == {i}"))
+                .collect::<Vec<_>>()
+                .join(" or "),
+        )
+    };
     let accepted = (1..=MAX_TREE_DEPTH as usize)
         .rev()
         .find(|n| eql::parse(&chain(*n)).is_ok())
         .expect("some chain length is accepted");
-    assert!(accepted >= (MAX_TREE_DEPTH as usize) / 2, "only {accepted} terms accepted");
+    assert!(
+        accepted >= (MAX_TREE_DEPTH as usize) / 2,
+        "only {accepted} terms accepted"
+    );
     parse_small_stack(chain(accepted)).expect("accepted on the small stack too");
     expect_code(parse_small_stack(chain(accepted + 1)), "E202");
 
@@ -152,18 +192,24 @@ fn deep_sequences_and_brackets_fail_cleanly() {
 fn nested_comments_are_not_recursive() {
     let text = format!("process where true /*{}", "/*".repeat(100_000));
     assert!(parse_small_stack(text).is_err());
-    let text = format!("process where true /*{}{}*/", "/*".repeat(100_000), "*/".repeat(100_000));
+    let text = format!(
+        "process where true /*{}{}*/",
+        "/*".repeat(100_000),
+        "*/".repeat(100_000)
+    );
     parse_small_stack(text).expect("balanced nested comments are skipped");
 }
 
 #[test]
 fn huge_lists_parse() {
     let values: Vec<String> = (0..100_000).map(|i| format!("\"v{i}\"")).collect();
-    let parsed = parse_small_stack(query(&format!("a in ({})", values.join(", ")))).expect("100k-value in list");
+    let parsed = parse_small_stack(query(&format!("a in ({})", values.join(", "))))
+        .expect("100k-value in list");
     drop(parsed);
     let patterns: Vec<String> = (0..10_000).map(|i| format!("\"*p{i}*\"")).collect();
     parse_small_stack(query(&format!("a : ({})", patterns.join(", ")))).expect("10k-pattern list");
-    parse_small_stack(query(&format!("a like~ ({})", patterns.join(", ")))).expect("10k-pattern like~ list");
+    parse_small_stack(query(&format!("a like~ ({})", patterns.join(", "))))
+        .expect("10k-pattern like~ list");
 }
 
 #[test]

@@ -14,8 +14,17 @@ fn fuzz_dir() -> std::path::PathBuf {
 
 fn check(target: &str, body: fn(&[u8])) {
     let (count, failures) = replay::replay(&fuzz_dir(), target, body);
-    assert!(count > 0, "no seeds found for {target} under {}", fuzz_dir().display());
-    assert!(failures.is_empty(), "{target}: {} of {count} inputs failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        count > 0,
+        "no seeds found for {target} under {}",
+        fuzz_dir().display()
+    );
+    assert!(
+        failures.is_empty(),
+        "{target}: {} of {count} inputs failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]

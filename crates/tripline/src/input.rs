@@ -304,70 +304,248 @@ fn emit_mapped(
     Ok(())
 }
 
+/// Reads a JSON array element by element, so memory holds one element, not the file. Each element is
+/// handed on compacted (whitespace outside strings dropped) with its original text otherwise kept:
+/// numbers, escapes and key order as written. Like Elasticsearch's data loader, `//` comments are
+/// allowed outside strings (the EQL spec's `missing-events.data` has them), and arrays written one
+/// after another (`cat a.json b.json`) are read in turn. A structural error ends the file after the
+/// elements before it.
 fn read_array(
     name: Arc<str>,
     mut reader: Box<dyn BufRead>,
     mapper: &mut dyn RecordMapper,
     sink: &mut dyn FnMut(&Position, Record<'_>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let mut bytes = Vec::new();
-    loop {
-        // A quiet live input times out; what was read so far is kept in `bytes`.
-        match reader.read_to_end(&mut bytes) {
-            Err(error) if error.kind() == io::ErrorKind::TimedOut => continue,
+    let mut scanner = ArrayScanner::default();
+    let mut failure: Option<String> = None;
+    'read: loop {
+        let buf = match reader.fill_buf() {
+            Err(error) if error.kind() == io::ErrorKind::TimedOut => {
+                let position = Position {
+                    source: name.clone(),
+                    line: scanner.line,
+                    in_array: false,
+                };
+                sink(&position, Record::Idle)?;
+                continue;
+            }
             other => {
-                other.with_context(|| format!("cannot read {name}"))?;
-                break;
+                other.with_context(|| format!("cannot read {name} at line {}", scanner.line))?
+            }
+        };
+        if buf.is_empty() {
+            break;
+        }
+        let len = buf.len();
+        for &byte in buf {
+            match scanner.push(byte) {
+                Ok(false) => {}
+                Ok(true) => {
+                    scanner.count += 1;
+                    let position = Position {
+                        source: name.clone(),
+                        line: scanner.count,
+                        in_array: true,
+                    };
+                    match std::str::from_utf8(&scanner.element) {
+                        Ok(text) => emit_mapped(&position, text, mapper, sink)?,
+                        Err(error) => sink(
+                            &position,
+                            Record::Bad(format!(
+                                "not valid UTF-8 at byte {} of the element",
+                                error.valid_up_to() + 1
+                            )),
+                        )?,
+                    }
+                }
+                Err(why) => {
+                    failure = Some(why);
+                    break 'read;
+                }
+            }
+        }
+        reader.consume(len);
+    }
+    if failure.is_none() && scanner.state != ArrayState::Closed {
+        failure = Some("unexpected end of input: the array is not closed with `]`".to_string());
+    }
+    match failure {
+        Some(why) => {
+            let position = Position {
+                source: name.clone(),
+                line: scanner.line,
+                in_array: false,
+            };
+            sink(
+                &position,
+                Record::Bad(format!("malformed JSON array: {why}")),
+            )
+        }
+        None => Ok(()),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum ArrayState {
+    /// Before an array's `[` (also after a closed array: another may follow).
+    #[default]
+    Open,
+    /// After `[` (`first`) or after `,`.
+    BeforeElement {
+        first: bool,
+    },
+    InElement,
+    AfterElement,
+    Closed,
+}
+
+/// Splits a JSON array into its top-level elements, byte by byte.
+#[derive(Default)]
+struct ArrayScanner {
+    state: ArrayState,
+    /// The current element, compacted.
+    element: Vec<u8>,
+    depth: u32,
+    in_string: bool,
+    escaped: bool,
+    /// One `/` seen outside a string: a comment starts if another follows.
+    slash: bool,
+    in_comment: bool,
+    /// 0-based until the first byte; the line being read.
+    line: u64,
+    /// Elements completed so far.
+    count: u64,
+}
+
+impl ArrayScanner {
+    /// Takes one byte; `Ok(true)` when it completes an element (then in `self.element`).
+    fn push(&mut self, byte: u8) -> Result<bool, String> {
+        if self.line == 0 {
+            self.line = 1;
+        }
+        if byte == b'\n' {
+            self.line += 1;
+        }
+        if self.in_comment {
+            self.in_comment = byte != b'\n';
+            return Ok(false);
+        }
+        if self.in_string {
+            self.element.push(byte);
+            if self.escaped {
+                self.escaped = false;
+            } else if byte == b'\\' {
+                self.escaped = true;
+            } else if byte == b'"' {
+                self.in_string = false;
+            }
+            return Ok(false);
+        }
+        if self.slash {
+            self.slash = false;
+            if byte != b'/' {
+                return Err("unexpected `/` (only `//` line comments are allowed)".to_string());
+            }
+            self.in_comment = true;
+            return Ok(false);
+        }
+        if byte == b'/' {
+            self.slash = true;
+            return Ok(false);
+        }
+        let space = byte.is_ascii_whitespace();
+        match self.state {
+            ArrayState::Open | ArrayState::Closed => match byte {
+                _ if space => Ok(false),
+                b'[' => {
+                    self.state = ArrayState::BeforeElement { first: true };
+                    Ok(false)
+                }
+                _ if self.state == ArrayState::Open => Err("expected `[`".to_string()),
+                _ => Err("unexpected data after the closing `]`".to_string()),
+            },
+            ArrayState::BeforeElement { first } => match byte {
+                _ if space => Ok(false),
+                b']' if first => {
+                    self.state = ArrayState::Closed;
+                    Ok(false)
+                }
+                b']' | b',' => Err(format!(
+                    "expected element {} after `,`, found `{}`",
+                    self.count + 1,
+                    char::from(byte)
+                )),
+                _ => {
+                    self.element.clear();
+                    self.depth = 0;
+                    self.state = ArrayState::InElement;
+                    self.element_byte(byte)
+                }
+            },
+            ArrayState::InElement => self.element_byte(byte),
+            ArrayState::AfterElement => match byte {
+                _ if space => Ok(false),
+                b',' => {
+                    self.state = ArrayState::BeforeElement { first: false };
+                    Ok(false)
+                }
+                b']' => {
+                    self.state = ArrayState::Closed;
+                    Ok(false)
+                }
+                _ => Err(format!(
+                    "expected `,` or `]` after element {}, found `{}`",
+                    self.count,
+                    char::from(byte)
+                )),
+            },
+        }
+    }
+
+    fn element_byte(&mut self, byte: u8) -> Result<bool, String> {
+        match byte {
+            // A scalar element ends where a separator starts; inside objects whitespace is dropped.
+            _ if byte.is_ascii_whitespace() => {
+                if self.depth == 0 {
+                    self.state = ArrayState::AfterElement;
+                    return Ok(true);
+                }
+                Ok(false)
+            }
+            b',' if self.depth == 0 => {
+                self.state = ArrayState::BeforeElement { first: false };
+                Ok(true)
+            }
+            b']' if self.depth == 0 => {
+                self.state = ArrayState::Closed;
+                Ok(true)
+            }
+            b'}' if self.depth == 0 => Err("unexpected `}`".to_string()),
+            b'"' => {
+                self.in_string = true;
+                self.element.push(byte);
+                Ok(false)
+            }
+            b'{' | b'[' => {
+                self.depth += 1;
+                self.element.push(byte);
+                Ok(false)
+            }
+            b'}' | b']' => {
+                self.depth -= 1;
+                self.element.push(byte);
+                if self.depth == 0 {
+                    self.state = ArrayState::AfterElement;
+                    return Ok(true);
+                }
+                Ok(false)
+            }
+            _ => {
+                self.element.push(byte);
+                Ok(false)
             }
         }
     }
-    let text = String::from_utf8_lossy(&bytes);
-    let text = blank_line_comments(&text);
-    let items: Vec<serde_json::Value> = match serde_json::from_str(&text) {
-        Ok(items) => items,
-        Err(error) => {
-            let position = Position {
-                source: name.clone(),
-                line: error.line() as u64,
-                in_array: false,
-            };
-            return sink(
-                &position,
-                Record::Bad(format!("malformed JSON array: {error}")),
-            );
-        }
-    };
-    for (i, item) in items.iter().enumerate() {
-        let position = Position {
-            source: name.clone(),
-            line: i as u64 + 1,
-            in_array: true,
-        };
-        emit_mapped(&position, &item.to_string(), mapper, sink)?;
-    }
-    Ok(())
-}
-
-/// Elasticsearch's data loader reads JSON arrays with `//` comment lines (the EQL spec's
-/// `missing-events.data` has them). A JSON string cannot span lines, so a line whose first
-/// non-blank characters are `//` is a comment; it is blanked rather than removed so that error
-/// positions still point at the right line and column.
-fn blank_line_comments(text: &str) -> std::borrow::Cow<'_, str> {
-    let is_comment = |line: &str| line.trim_start().starts_with("//");
-    if !text.lines().any(is_comment) {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len());
-    for line in text.split_inclusive('\n') {
-        if is_comment(line) {
-            let body = line.trim_end_matches(['\n', '\r']);
-            out.extend(std::iter::repeat_n(' ', body.chars().count()));
-            out.push_str(line.strip_prefix(body).unwrap_or_default());
-        } else {
-            out.push_str(line);
-        }
-    }
-    std::borrow::Cow::Owned(out)
 }
 
 #[cfg(test)]
@@ -389,6 +567,68 @@ mod tests {
             })
             .unwrap();
         seen
+    }
+
+    fn scan(input: &[u8]) -> Vec<String> {
+        let dir = std::env::temp_dir().join(format!(
+            "tripline-array-{}-{}",
+            std::process::id(),
+            input.len()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("a.json");
+        std::fs::write(&path, input).unwrap();
+        let seen = collect(&path);
+        std::fs::remove_dir_all(&dir).unwrap();
+        seen
+    }
+
+    #[test]
+    fn arrays_are_split_element_by_element() {
+        // Pretty-printed elements come out compacted, strings and numbers exactly as written.
+        assert_eq!(
+            scan(b"[\n  {\n    \"a\": \"x ] } , [ \\\" y\",\n    \"n\": 12345678901234567890123,\n    \"f\": 1.50\n  },\n  [1, [2]], \"s,]\" , null ,7]"),
+            vec![
+                "1={\"a\":\"x ] } , [ \\\" y\",\"n\":12345678901234567890123,\"f\":1.50}",
+                "2=[1,[2]]",
+                "3=\"s,]\"",
+                "4=null",
+                "5=7"
+            ]
+        );
+        // Arrays one after another, empty ones, comments at the end of a line.
+        assert_eq!(
+            scan(b"[{\"a\":1}] // one\n[]\n[{\"b\":2} // two\n]\n"),
+            vec!["1={\"a\":1}", "2={\"b\":2}"]
+        );
+        // Errors keep the elements before them and say where and what.
+        assert_eq!(
+            scan(b"[{\"a\":1}\n {\"b\":2}]"),
+            vec![
+                "1={\"a\":1}",
+                "2!malformed JSON array: expected `,` or `]` after element 1, found `{`"
+            ]
+        );
+        assert_eq!(
+            scan(b"[{\"a\":1},]"),
+            vec![
+                "1={\"a\":1}",
+                "1!malformed JSON array: expected element 2 after `,`, found `]`"
+            ]
+        );
+        assert_eq!(
+            scan(b"[1] x"),
+            vec![
+                "1=1",
+                "1!malformed JSON array: unexpected data after the closing `]`"
+            ]
+        );
+        assert_eq!(
+            scan(b"[{\"a\":\"\xff\"}, 2]"),
+            vec!["1!not valid UTF-8 at byte 7 of the element", "2=2"]
+        );
+        // A malformed element is passed on: the event parser reports it with its number.
+        assert_eq!(scan(b"[{\"a\":}]"), vec!["1={\"a\":}"]);
     }
 
     #[test]
@@ -427,7 +667,13 @@ mod tests {
         assert_eq!(collect(&bom_array), vec!["1={\"a\":1}"]);
         let broken = dir.join("d.json");
         std::fs::write(&broken, b"[{\"d\":4},").unwrap();
-        assert_eq!(collect(&broken).len(), 1);
+        assert_eq!(
+            collect(&broken),
+            vec![
+                "1={\"d\":4}",
+                "1!malformed JSON array: unexpected end of input: the array is not closed with `]`"
+            ]
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

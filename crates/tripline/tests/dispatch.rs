@@ -51,6 +51,12 @@ fn events_file(copies: usize) -> PathBuf {
                 sec
             );
             doc.insert("@timestamp".into(), Value::String(stamp));
+            // Most rules read `event.ingested` first; keep one clock (the samples' own ingest times
+            // would put the copies out of order).
+            if let Some(Value::Object(event)) = doc.get_mut("event") {
+                event.remove("ingested");
+            }
+            doc.remove("event.ingested");
             // Distinct documents per copy (alert ids hash the text).
             doc.insert("labels".into(), serde_json::json!({ "copy": copy }));
             out.push_str(&serde_json::to_string(&doc).unwrap());
@@ -97,7 +103,7 @@ fn dispatch_and_threads_give_the_plain_paths_alerts() {
     std::fs::remove_file(&events).ok();
     let alerts = plain.lines().count();
     assert!(
-        alerts > 50,
+        alerts >= 10,
         "too few alerts to compare: {alerts}\n{plain_summary}"
     );
     assert!(
@@ -112,8 +118,12 @@ fn dispatch_and_threads_give_the_plain_paths_alerts() {
         s.lines()
             .map(|l| match l.find("s elapsed") {
                 // "..., 1.23s elapsed, 456 events/s": timing differs from run to run
-                Some(i) => l.get(..i).and_then(|p| p.rsplit_once(", ")).map_or(l, |(p, _)| p),
-                None => l,
+                Some(i) => l
+                    .get(..i)
+                    .and_then(|p| p.rsplit_once(", "))
+                    .map_or(l, |(p, _)| p),
+                // memory use differs from run to run too
+                None => l.split(", rss ").next().unwrap_or(l),
             })
             .map(str::to_string)
             .collect::<Vec<_>>()

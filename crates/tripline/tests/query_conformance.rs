@@ -76,10 +76,7 @@ fn write_endgame(spec: &Path, nanos: bool, out: &Path) {
             if nanos {
                 // The FILETIME digits read as epoch nanoseconds, given as an ISO string.
                 let stamp = jiff::Timestamp::from_nanosecond(i128::from(ts)).unwrap();
-                obj.insert(
-                    "@timestamp".into(),
-                    Json::String(format!("{stamp:.9}")),
-                );
+                obj.insert("@timestamp".into(), Json::String(format!("{stamp:.9}")));
                 obj.insert("timestamp".into(), Json::from(ts / 1_000_000));
             } else {
                 obj.insert("@timestamp".into(), Json::from(filetime_to_millis(ts)));
@@ -188,7 +185,10 @@ fn as_sequence(hit: &Json) -> Option<(&Vec<Json>, &Vec<Json>)> {
     if obj.len() != 2 {
         return None;
     }
-    Some((obj.get("join_keys")?.as_array()?, obj.get("events")?.as_array()?))
+    Some((
+        obj.get("join_keys")?.as_array()?,
+        obj.get("events")?.as_array()?,
+    ))
 }
 
 fn id_of(doc: &Json, id_field: &str) -> i64 {
@@ -226,7 +226,11 @@ fn run_entry(case: &Json, entry: &Json, inputs: &Prepared, verbose: bool) -> Res
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     if !output.status.success() {
-        return Err(format!("exit {:?}: {}", output.status.code(), stderr.trim()));
+        return Err(format!(
+            "exit {:?}: {}",
+            output.status.code(),
+            stderr.trim()
+        ));
     }
     if !stderr.trim().is_empty() {
         // Every document of the suite is valid input: nothing may be skipped.
@@ -315,7 +319,8 @@ fn query_conformance_through_the_binary() {
             .join("../engine/tests/conformance-known-failures.txt"),
     );
     let filter = std::env::var("CONFORMANCE_FILTER").ok();
-    let work = std::env::temp_dir().join(format!("tripline-query-conformance-{}", std::process::id()));
+    let work =
+        std::env::temp_dir().join(format!("tripline-query-conformance-{}", std::process::id()));
     let keyword_dir = work.join("keyword");
     let wildcard_dir = work.join("wildcard");
     std::fs::create_dir_all(&keyword_dir).unwrap();

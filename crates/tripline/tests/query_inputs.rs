@@ -101,7 +101,12 @@ fn stored_mapping_files_repeated_with_comments_and_placeholder() {
     assert!(stderr(&out).is_empty(), "{}", stderr(&out));
     // Without the second mapping `addr` is a string and cidrMatch on it is a query error, as in ES.
     let out = query(
-        &["--mapping", first, "net where cidrMatch(addr, \"10.1.0.0/16\")", data],
+        &[
+            "--mapping",
+            first,
+            "net where cidrMatch(addr, \"10.1.0.0/16\")",
+            data,
+        ],
         b"",
     );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
@@ -110,9 +115,11 @@ fn stored_mapping_files_repeated_with_comments_and_placeholder() {
 
 #[test]
 fn byte_order_marks_are_not_data() {
-    let ndjson = b"\xef\xbb\xbf{\"@timestamp\": 1, \"event\": {\"category\": \"process\"}, \"id\": 1}\r\n";
+    let ndjson =
+        b"\xef\xbb\xbf{\"@timestamp\": 1, \"event\": {\"category\": \"process\"}, \"id\": 1}\r\n";
     assert_eq!(ids(&hits(&query(&["process where true"], ndjson))), vec![1]);
-    let array = b"\xef\xbb\xbf[{\"@timestamp\": 1, \"event\": {\"category\": \"process\"}, \"id\": 1}]";
+    let array =
+        b"\xef\xbb\xbf[{\"@timestamp\": 1, \"event\": {\"category\": \"process\"}, \"id\": 1}]";
     assert_eq!(ids(&hits(&query(&["process where true"], array))), vec![1]);
 }
 
@@ -150,7 +157,10 @@ fn nanosecond_timestamps_as_iso_or_fractional_millis_order_alike() {
                {\"@timestamp\": \"1970-01-01T00:00:00.001000001Z\", \"event\": {\"category\": \"process\"}, \"id\": 2}\n\
                {\"@timestamp\": \"1970-01-01T00:00:00.001Z\", \"event\": {\"category\": \"process\"}, \"id\": 1}\n";
     for input in [fractional, iso] {
-        let out = query(&["--mapping", mapping, "process where true"], input.as_bytes());
+        let out = query(
+            &["--mapping", mapping, "process where true"],
+            input.as_bytes(),
+        );
         assert_eq!(ids(&hits(&out)), vec![1, 2, 3], "{input}");
         // 0.5 ms apart at most: a 1ms maxspan holds, the order is by the nanoseconds.
         let out = query(

@@ -561,11 +561,18 @@ impl<'s, 't> Compiler<'s, 't> {
         span: eql::Span,
     ) -> (NodeId, Ty) {
         let (l, lty) = self.value(lhs);
-        if matches!(lty, Ty::Int | Ty::Float | Ty::Bool | Ty::Date) {
+        // ip and version fields are not strings to Elasticsearch either.
+        if matches!(
+            lty,
+            Ty::Int | Ty::Float | Ty::Bool | Ty::Date | Ty::Ip | Ty::Version
+        ) {
             self.error(
                 E_TYPE_MISMATCH,
                 lhs.span,
-                format!("pattern matching needs a string, found {}", lty.name()),
+                format!(
+                    "pattern matching needs a string, found {}; consider using [==] instead",
+                    lty.name()
+                ),
             );
         }
         let ci = op == MatchOp::Colon || case_insensitive;
@@ -574,13 +581,11 @@ impl<'s, 't> Compiler<'s, 't> {
             let text = match self.fold(p) {
                 Some(Value::Str(s)) => s.to_string(),
                 Some(Value::Null) => continue,
-                Some(v @ (Value::Int(_) | Value::Float(_) | Value::Bool(_))) => {
-                    if op == MatchOp::Colon {
-                        v.to_string()
-                    } else {
-                        self.error(E_TYPE_MISMATCH, p.span, "a pattern must be a string");
-                        continue;
-                    }
+                // Both sides of `:`, `like` and `regex` must be strings in Elasticsearch
+                // (EQL `InsensitiveBinaryComparison.resolveInputType`: `isString`).
+                Some(Value::Int(_) | Value::Float(_) | Value::Bool(_)) => {
+                    self.error(E_TYPE_MISMATCH, p.span, "a pattern must be a string");
+                    continue;
                 }
                 _ => {
                     self.error(
@@ -647,6 +652,10 @@ impl<'s, 't> Compiler<'s, 't> {
             };
             for item in list {
                 let Some(v) = self.fold(item) else { continue };
+                if let Some(msg) = incompatible_member(lty, &v) {
+                    self.error(E_TYPE_MISMATCH, item.span, msg);
+                    continue;
+                }
                 let v = match coerce_constant(lty, &v) {
                     Ok(Some(c)) => c,
                     Ok(None) => v,
@@ -677,6 +686,14 @@ impl<'s, 't> Compiler<'s, 't> {
                 lhs: l,
                 set: Arc::new(set),
             });
+        }
+        // Elasticsearch's `In.resolveType`: every member must be a constant.
+        for m in list.iter().filter(|m| !is_foldable(m, self.schema)) {
+            self.error(
+                E_UNSUPPORTED,
+                m.span,
+                "comparisons against fields are not supported; `in` needs constants",
+            );
         }
         let members: Vec<NodeId> = list.iter().map(|m| self.value(m).0).collect();
         self.push(Node::InDynamic {
@@ -847,7 +864,10 @@ impl DateField {
             Value::Str(s) => s.to_string(),
             Value::Int(_) | Value::Float(_) => v.to_string(),
             Value::Bool(_) | Value::List(_) => {
-                return Err(format!("cannot compare date field `{}` with {v}", self.path))
+                return Err(format!(
+                    "cannot compare date field `{}` with {v}",
+                    self.path
+                ))
             }
         };
         let parsed = match &self.format {
@@ -872,6 +892,29 @@ impl DateField {
             )
         }))
     }
+}
+
+/// Elasticsearch's `In.resolveType`: each member's type must be compatible with the
+/// value's (`DataTypes.areCompatible`: equal, numeric with numeric, string with
+/// string, or null), so `pid in (1, "2")` and `name in ("a", 1)` are query errors.
+/// Checked where the field's type is clear; ip, version and date fields read their
+/// string constants as values of their own type.
+fn incompatible_member(ty: Ty, v: &Value) -> Option<String> {
+    let member = Ty::of_value(v);
+    let compatible = match (ty, member) {
+        (_, Ty::Null) | (Ty::Any | Ty::Null, _) => true,
+        (Ty::Int | Ty::Float, m) => matches!(m, Ty::Int | Ty::Float),
+        (Ty::Str, m) => m == Ty::Str,
+        (Ty::Bool, m) => m == Ty::Bool,
+        _ => true,
+    };
+    (!compatible).then(|| {
+        format!(
+            "`in` member {v} of type {} is not compatible with a {} value",
+            member.name(),
+            ty.name()
+        )
+    })
 }
 
 /// Converts a constant to what a query on a field of type `ty` compares against:

@@ -8,8 +8,8 @@ use smallvec::SmallVec;
 use super::functions::{self, compare_ips, compare_versions};
 use super::wildcard::StringMatcher;
 use super::{ArithOp, CmpKind, CmpOp, CompiledExpr, Func, InSet, Node, NodeId};
-use crate::field::FieldId;
 use crate::event::Event;
+use crate::field::FieldId;
 use crate::time;
 use crate::value::{Value, NULL};
 

@@ -1,6 +1,29 @@
-//! EQL functions with Elasticsearch's null and edge-case behaviour. Where
-//! Elasticsearch would fail the whole query at run time (a wrong argument type, a
-//! number that does not parse) the function yields null: the event does not match.
+//! EQL functions with Elasticsearch's null and edge-case behaviour.
+//!
+//! Where Elasticsearch fails the whole query at run time, the function (or operator)
+//! yields null here and the event simply does not match; a streaming engine cannot
+//! abort on one event. The cases, each checked against the ES source named:
+//! - `+`, `-`, `*` and `add`/`subtract`/`multiply` overflowing a long: ql
+//!   `Arithmetics` uses `Math.addExact`/`subtractExact`/`multiplyExact`, which throw.
+//! - `/`, `%`, `divide`, `modulo` of longs by zero (Java `ArithmeticException`).
+//!   (`MIN / -1` does not throw in Java and wraps, as here.)
+//! - `number(s)` that `DecimalFormat` / `Integer.parseInt` cannot read entirely, a
+//!   base outside 2..=36 or not an integer (`ToNumberFunctionProcessor` throws).
+//! - `between` whose right bound is found before the end of the left one with
+//!   `greedy` (`String.substring` with end < start throws), or whose bounds are not
+//!   strings at run time (`Check.isString`).
+//! - a string function (`startsWith`, `endsWith`, `stringContains`, `indexOf`,
+//!   `length`, `substring`, `between`, `number`) given a non-string value, or
+//!   `substring`/`indexOf` given a non-number position, when the field's type was not
+//!   known at compile time (a known wrong type is a compile error, as in ES's verifier).
+//! - `cidrMatch` on a value that is not an IP address (the field must be `ip`; a
+//!   mapped non-ip field is a compile error).
+//! - `between~` when lowercasing changes the string's length, so Java's indices
+//!   would point elsewhere.
+//!
+//! Comparisons of values of different kinds (untyped JSON: a string with a number)
+//! are null rather than a query error for the same reason; with a mapping the
+//! constant is checked against the field's type at compile time.
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -136,8 +159,10 @@ pub fn arith(op: ArithOp, l: &Value, r: &Value) -> Value {
                 ArithOp::Add => a.checked_add(b),
                 ArithOp::Sub => a.checked_sub(b),
                 ArithOp::Mul => a.checked_mul(b),
-                ArithOp::Div => a.checked_div(b),
-                ArithOp::Mod => a.checked_rem(b),
+                // Java's `/` and `%` on longs: only a zero divisor throws;
+                // `MIN / -1` wraps to MIN and `MIN % -1` is 0 (ql `Arithmetics.div/mod`).
+                ArithOp::Div => (b != 0).then(|| a.wrapping_div(b)),
+                ArithOp::Mod => (b != 0).then(|| a.wrapping_rem(b)),
             };
             out.map_or(Value::Null, Value::Int)
         }
@@ -281,25 +306,55 @@ fn to_number(s: &Value, base: &Value) -> Value {
     }
 }
 
-/// Java DecimalFormat-like parse of the whole string: integral → long, else double.
+/// Java `DecimalFormat.parse` of the whole string, as `ToNumberFunctionProcessor`
+/// does for base 10: `-`? digits, optional `.` fraction, optional exponent `E` with an
+/// optional `-` (no `+`, no lowercase `e`, no grouping). An integral value that fits
+/// a long comes back as a long (`"2.0"` → 2), others as a double (`"-0"` → -0.0).
 fn parse_decimal(s: &str) -> Value {
-    let body = s.strip_prefix('-').unwrap_or(s);
-    let valid = !body.is_empty()
-        && body.bytes().all(|b| {
-            b.is_ascii_digit() || b == b'.' || b == b'E' || b == b'e' || b == b'-' || b == b'+'
-        })
-        && body.bytes().filter(|b| *b == b'.').count() <= 1
-        && body
-            .as_bytes()
-            .first()
-            .is_some_and(|b| b.is_ascii_digit() || *b == b'.');
-    if !valid {
+    let bytes = s.as_bytes();
+    let digits_from = |mut i: usize| {
+        while bytes.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        i
+    };
+    let negative = bytes.first() == Some(&b'-');
+    let int_start = usize::from(negative);
+    let mut i = digits_from(int_start);
+    let mut mantissa_digits = i - int_start;
+    if bytes.get(i) == Some(&b'.') {
+        let frac_start = i + 1;
+        i = digits_from(frac_start);
+        mantissa_digits += i - frac_start;
+    }
+    if mantissa_digits == 0 {
         return Value::Null;
+    }
+    if bytes.get(i) == Some(&b'E') {
+        let sign = usize::from(bytes.get(i + 1) == Some(&b'-'));
+        let exp_start = i + 1 + sign;
+        i = digits_from(exp_start);
+        if i == exp_start {
+            return Value::Null;
+        }
+    }
+    if i != bytes.len() {
+        return Value::Null;
+    }
+    if let Ok(v) = s.parse::<i64>() {
+        return if v == 0 && negative {
+            Value::Float(-0.0)
+        } else {
+            Value::Int(v)
+        };
     }
     match s.parse::<f64>() {
         Ok(f) if f.is_finite() => {
-            if f.fract() == 0.0 && f.abs() < 9.2e18 && !(f == 0.0 && s.starts_with('-')) {
+            let integral = f.fract() == 0.0 && f.abs() < 9_223_372_036_854_775_808.0;
+            if integral && f != 0.0 {
                 Value::Int(f as i64)
+            } else if integral && !negative {
+                Value::Int(0)
             } else {
                 Value::Float(f)
             }
@@ -475,7 +530,11 @@ mod tests {
         );
         assert_eq!(
             arith(ArithOp::Mod, &Value::Int(i64::MIN), &Value::Int(-1)),
-            Value::Null
+            Value::Int(0)
+        );
+        assert_eq!(
+            arith(ArithOp::Div, &Value::Int(i64::MIN), &Value::Int(-1)),
+            Value::Int(i64::MIN)
         );
         assert_eq!(
             arith(ArithOp::Add, &Value::Null, &Value::Int(1)),

@@ -247,4 +247,6 @@ pub fn compile_standalone(
 }
 
 #[cfg(test)]
+mod es_behaviour_tests;
+#[cfg(test)]
 mod tests;

@@ -5,11 +5,11 @@
 use std::borrow::Cow;
 
 use ahash::AHashSet;
-use smallvec::SmallVec;
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use regex_automata::meta;
 use regex_automata::nfa::thompson::WhichCaptures;
 use regex_automata::util::syntax;
+use smallvec::SmallVec;
 
 /// One pattern of a `:` / `like` / `regex` list.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -39,7 +39,7 @@ pub enum Match {
 
 /// A composite join key: one value per `by` position.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct JoinKey(pub SmallVec<[Value; 2]>);
+pub struct JoinKey(pub SmallVec<[Value; 1]>);
 
 impl Ord for JoinKey {
     /// Elasticsearch's composite order: position by position, null first.
@@ -294,29 +294,7 @@ impl Matcher {
             }
             (State::Sequence(state), PlanKind::Sequence(seq)) => {
                 let state = &mut **state;
-                state.hits.clear();
-                for (index, written) in seq.stages.iter().enumerate() {
-                    if !written.stage.predicate.matches(event) {
-                        continue;
-                    }
-                    stage_keys(&written.stage, event, &mut state.keys);
-                    if state.keys.is_empty() {
-                        continue;
-                    }
-                    for (position, _) in
-                        seq.expanded.iter().enumerate().filter(|(_, &w)| w == index)
-                    {
-                        for key in &state.keys {
-                            state.hits.stages.push((position, key.clone()));
-                        }
-                    }
-                }
-                if let Some(until) = &seq.until {
-                    if until.predicate.matches(event) {
-                        stage_keys(until, event, &mut state.keys);
-                        state.hits.until.append(&mut state.keys);
-                    }
-                }
+                sequence_hits(seq, event, &mut state.keys, &mut state.hits);
                 let ts = event.timestamp.unwrap_or(i64::MIN);
                 if self.slim && !state.hits.stages.is_empty() {
                     state
@@ -327,38 +305,92 @@ impl Matcher {
                 }
                 drain_sequences(&mut state.out, out);
             }
-            (State::Sample(machine), PlanKind::Sample(sample)) => {
-                let mut hits = Vec::new();
-                let mut keys = Vec::new();
-                for (index, stage) in sample.stages.iter().enumerate() {
-                    if stage.predicate.matches(event) {
-                        stage_keys(stage, event, &mut keys);
-                        hits.extend(keys.drain(..).map(|k| (index, k)));
-                    }
-                }
+            (State::Sample(_), PlanKind::Sample(sample)) => {
+                let hits = sample_hits(sample, event);
                 if hits.is_empty() {
                     return;
                 }
-                if !self.streaming_samples {
-                    machine.push(event, &hits);
-                    return;
-                }
-                let mut samples = Vec::new();
-                let ts = event.timestamp.unwrap_or(i64::MIN);
-                machine.push_at(&slim_copy(event), ts, &hits, &mut samples);
-                for s in samples {
-                    self.samples_out += 1;
-                    out.push((
-                        self.samples_out,
-                        Match::Sequence {
-                            join_keys: s.key.0.into_vec(),
-                            events: s.events.into_iter().map(Some).collect(),
-                        },
-                    ));
-                }
+                let stored = if self.streaming_samples {
+                    slim_copy(event)
+                } else {
+                    Arc::clone(event)
+                };
+                self.push_sample(&stored, &hits, out);
             }
             _ => {}
         }
+    }
+
+    fn push_sample(&mut self, event: &Arc<Event>, hits: &[(usize, JoinKey)], out: &mut Vec<Ordered>) {
+        let State::Sample(machine) = &mut self.state else {
+            return;
+        };
+        if !self.streaming_samples {
+            machine.push(event, hits);
+            return;
+        }
+        let mut samples = Vec::new();
+        let ts = event.timestamp.unwrap_or(i64::MIN);
+        machine.push_at(event, ts, hits, &mut samples);
+        for s in samples {
+            self.samples_out += 1;
+            out.push((
+                self.samples_out,
+                Match::Sequence {
+                    join_keys: s.key.0.into_vec(),
+                    events: s.events.into_iter().map(Some).collect(),
+                },
+            ));
+        }
+    }
+
+    /// For a sequence or sample: what `event` does to the state (stages and `until` it
+    /// matches, with their join keys), or `None` when it matches none and only moves time.
+    /// Worked out on arrival, so that the event can wait in a reorder buffer as a fields-free
+    /// copy ([`Hits::event`]) and be applied later with [`Matcher::push_hits`].
+    pub fn hits(&self, event: &Arc<Event>) -> Option<Hits> {
+        let kind = match &self.plan.kind {
+            PlanKind::Event(_) => return None,
+            PlanKind::Sequence(seq) => {
+                let mut hits = StageHits::default();
+                sequence_hits(seq, event, &mut Vec::new(), &mut hits);
+                if hits.stages.is_empty() && hits.until.is_empty() {
+                    return None;
+                }
+                HitsKind::Sequence(hits)
+            }
+            PlanKind::Sample(sample) => {
+                let hits = sample_hits(sample, event);
+                if hits.is_empty() {
+                    return None;
+                }
+                HitsKind::Sample(hits)
+            }
+        };
+        Some(Hits {
+            event: slim_copy(event),
+            kind,
+        })
+    }
+
+    /// Applies hits from [`Matcher::hits`]; events must come in event order, as for `push`.
+    pub fn push_hits(&mut self, hits: &Hits, out: &mut Vec<Match>) {
+        let mut raw = std::mem::take(&mut self.raw);
+        match (&mut self.state, &hits.kind) {
+            (State::Sequence(state), HitsKind::Sequence(stage_hits)) => {
+                let ts = hits.event.timestamp.unwrap_or(i64::MIN);
+                state
+                    .machine
+                    .push(&hits.event, ts, stage_hits, &mut state.out);
+                drain_sequences(&mut state.out, &mut raw);
+            }
+            (State::Sample(_), HitsKind::Sample(sample_hits)) => {
+                self.push_sample(&hits.event, sample_hits, &mut raw);
+            }
+            _ => {}
+        }
+        self.pipes.feed(raw.drain(..).map(|(_, m)| m), out);
+        self.raw = raw;
     }
 
     pub(crate) fn advance_raw(&mut self, watermark_ns: i64, out: &mut Vec<Ordered>) {
@@ -399,6 +431,63 @@ impl Matcher {
             }
         }
     }
+}
+
+/// What one event does to a sequence or sample (see [`Matcher::hits`]).
+#[derive(Debug, Clone)]
+pub struct Hits {
+    /// The event without its extracted fields: what results need (text, time, order).
+    pub event: Arc<Event>,
+    kind: HitsKind,
+}
+
+#[derive(Debug, Clone)]
+enum HitsKind {
+    Sequence(StageHits<JoinKey>),
+    Sample(Vec<(usize, JoinKey)>),
+}
+
+/// Stages (after `runs` expansion) and `until` an event matches, with its join keys.
+fn sequence_hits(
+    seq: &crate::plan::SequencePlan,
+    event: &Event,
+    keys: &mut Vec<JoinKey>,
+    hits: &mut StageHits<JoinKey>,
+) {
+    hits.clear();
+    for (index, written) in seq.stages.iter().enumerate() {
+        if !written.stage.predicate.matches(event) {
+            continue;
+        }
+        stage_keys(&written.stage, event, keys);
+        if keys.is_empty() {
+            continue;
+        }
+        for (position, _) in seq.expanded.iter().enumerate().filter(|(_, &w)| w == index) {
+            for key in keys.iter() {
+                hits.stages.push((position, key.clone()));
+            }
+        }
+    }
+    if let Some(until) = &seq.until {
+        if until.predicate.matches(event) {
+            stage_keys(until, event, keys);
+            hits.until.append(keys);
+        }
+    }
+}
+
+/// Sample stages an event matches, with its join keys.
+fn sample_hits(sample: &crate::plan::SamplePlan, event: &Event) -> Vec<(usize, JoinKey)> {
+    let mut hits = Vec::new();
+    let mut keys = Vec::new();
+    for (index, stage) in sample.stages.iter().enumerate() {
+        if stage.predicate.matches(event) {
+            stage_keys(stage, event, &mut keys);
+            hits.extend(keys.drain(..).map(|k| (index, k)));
+        }
+    }
+    hits
 }
 
 /// The event without its extracted fields: what results need (text, time, order).

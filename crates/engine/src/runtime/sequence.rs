@@ -138,7 +138,8 @@ pub struct SequenceMachine<E, K> {
     has_missing: bool,
     has_leading: bool,
     has_trailing: bool,
-    keys: AHashMap<K, KeyState<E>>,
+    /// Boxed: the table has a slot per key (and twice that while growing), so slots stay small.
+    keys: AHashMap<K, Box<KeyState<E>>>,
     deadlines: BTreeMap<i64, Vec<K>>,
     /// Entries in `deadlines` (stale ones included), to know when to compact it.
     index_len: usize,
@@ -322,7 +323,7 @@ impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
 
         if stage == self.last_positive {
             self.complete(key, partial, out);
-            if self.keys.get(key).is_some_and(KeyState::is_empty) {
+            if self.keys.get(key).is_some_and(|s| s.is_empty()) {
                 self.keys.remove(key);
             }
         } else {
@@ -332,7 +333,7 @@ impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
             let state = self
                 .keys
                 .entry(key.clone())
-                .or_insert_with(|| KeyState::new(stages, has_missing));
+                .or_insert_with(|| Box::new(KeyState::new(stages, has_missing)));
             if let Some(slot) = state.slots.get_mut(stage) {
                 if slot.replace(partial).is_none() {
                     self.live += 1;
@@ -364,7 +365,7 @@ impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
         let last_ts = partial.events.last().map_or(start_ts, |(_, ts)| *ts);
         let stages = self.spec.missing.len();
         let has_missing = self.has_missing;
-        let empty = KeyState::new(0, false);
+        let empty = Box::new(KeyState::new(0, false));
         let state = self.keys.get(key).unwrap_or(&empty);
 
         let mut leading: Option<i64> = None;
@@ -423,7 +424,7 @@ impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
             let state = self
                 .keys
                 .entry(key.clone())
-                .or_insert_with(|| KeyState::new(stages, has_missing));
+                .or_insert_with(|| Box::new(KeyState::new(stages, has_missing)));
             state.pending.push(pending);
             self.live += 1;
             if let Some(deadline) = index_at {
@@ -481,7 +482,7 @@ impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
         let state = self
             .keys
             .entry(key.clone())
-            .or_insert_with(|| KeyState::new(stages, has_missing));
+            .or_insert_with(|| Box::new(KeyState::new(stages, has_missing)));
         if let Some(seen) = state.missing_seen.get_mut(stage) {
             seen.push_back(ts);
             self.live += 1;
@@ -1027,7 +1028,7 @@ mod tests {
     impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
         /// The live count the slow way, to check the incremental one.
         fn recount(&self) -> usize {
-            self.keys.values().map(KeyState::len).sum()
+            self.keys.values().map(|s| s.len()).sum()
         }
     }
 

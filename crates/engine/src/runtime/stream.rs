@@ -9,7 +9,8 @@
 //!   watermark on arrival is **late**: it is counted ([`StreamMatcher::late`]) and not
 //!   offered to the sequence, whose state has already moved past its time. Only events that
 //!   match one of the rule's stages are held (others only move time on), so the buffer holds
-//!   a lateness interval's worth of relevant events;
+//!   a lateness interval's worth of relevant events, each as its stage hits and join keys
+//!   plus the document text (not its extracted fields);
 //! - state expires as the watermark passes the windows (maxspan, else look-back) and is capped
 //!   at `max_state` entries, oldest key evicted first ([`StreamMatcher::evicted`]);
 //! - [`StreamMatcher::flush`] (an idle live stream) releases everything held and treats the
@@ -21,12 +22,12 @@ use crate::event::Event;
 use crate::plan::Plan;
 
 use super::reorder::Reorder;
-use super::{Match, Matcher};
+use super::{Hits, Match, Matcher};
 
 pub struct StreamMatcher {
     matcher: Matcher,
     /// `None` for event queries.
-    reorder: Option<Reorder<()>>,
+    reorder: Option<Reorder<Hits>>,
     /// Late events that matched a stage and were therefore lost to the sequence.
     late: u64,
     /// The watermark the matcher was last advanced to.
@@ -57,12 +58,13 @@ impl StreamMatcher {
             return;
         };
         let ts = event.timestamp.unwrap_or(i64::MIN);
-        if self.matcher.relevant(event) {
-            if reorder.push(Arc::clone(event), ()).is_err() {
-                self.late += 1;
+        match self.matcher.hits(event) {
+            Some(hits) => {
+                if reorder.push(Arc::clone(&hits.event), hits).is_err() {
+                    self.late += 1;
+                }
             }
-        } else {
-            reorder.note_time(ts);
+            None => reorder.note_time(ts),
         }
         self.release(out);
     }
@@ -86,8 +88,8 @@ impl StreamMatcher {
         let Some(reorder) = self.reorder.as_mut() else {
             return;
         };
-        while let Some((event, ())) = reorder.pop_any() {
-            self.matcher.push(&event, out);
+        while let Some((_, hits)) = reorder.pop_any() {
+            self.matcher.push_hits(&hits, out);
         }
         reorder.close_up_to_newest();
         if let Some(watermark) = reorder.watermark() {
@@ -99,8 +101,8 @@ impl StreamMatcher {
     /// End of input: releases everything and flushes the matcher.
     pub fn finish(&mut self, out: &mut Vec<Match>) {
         if let Some(reorder) = self.reorder.as_mut() {
-            while let Some((event, ())) = reorder.pop_any() {
-                self.matcher.push(&event, out);
+            while let Some((_, hits)) = reorder.pop_any() {
+                self.matcher.push_hits(&hits, out);
             }
         }
         self.matcher.finish(out);
@@ -110,8 +112,8 @@ impl StreamMatcher {
         let Some(reorder) = self.reorder.as_mut() else {
             return;
         };
-        while let Some((event, ())) = reorder.pop_ready() {
-            self.matcher.push(&event, out);
+        while let Some((_, hits)) = reorder.pop_ready() {
+            self.matcher.push_hits(&hits, out);
         }
         // Irrelevant events are not pushed, so time reaches the matcher here.
         if let Some(watermark) = reorder.watermark() {
