@@ -35,5 +35,8 @@ pub fn run(data: &[u8]) {
                 let _rendered = error.to_string();
             }
         }
+        rules::Loaded::Skipped(skipped) => {
+            let _described = format!("{skipped:?}");
+        }
     }
 }

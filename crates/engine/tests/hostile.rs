@@ -433,3 +433,34 @@ fn deeply_nested_regex_groups_are_rejected_with_a_diagnostic() {
         "10k nested regex groups should be rejected"
     );
 }
+
+/// Hostile events: deeply nested JSON, under a registered path and elsewhere, as a document and as a
+/// hit's `_source`, is an error or an event, never a stack overflow.
+#[test]
+fn deeply_nested_events_fail_cleanly_on_a_small_stack() {
+    on_default_stack(|| {
+        let mut fields = FieldTable::with_defaults(ecs());
+        fields.register("process.name", ecs());
+        fields.register("a.b", ecs());
+        let options = EventOptions {
+            require_timestamp: false,
+        };
+        for depth in [200, 10_000, 100_000] {
+            let arrays = format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
+            let objects = format!("{}1{}", "{\"a\":".repeat(depth), "}".repeat(depth));
+            let documents = [
+                format!("{{\"process\":{{\"name\":{arrays}}}}}"),
+                format!("{{\"other\":{arrays}}}"),
+                format!("{{\"a\":{objects}}}"),
+                format!("{{\"_index\":\"i\",\"_source\":{{\"process\":{objects}}}}}"),
+                format!("{{\"a\":{{\"b\":{arrays}}}"),
+                objects,
+            ];
+            for document in documents {
+                if let Err(error) = fields.parse_event(&document, &options) {
+                    assert!(error.line >= 1 && error.column >= 1, "{error}");
+                }
+            }
+        }
+    });
+}

@@ -200,7 +200,11 @@ fn through_stream(
         for &(_, i) in chunk {
             stream.push(&events[i], &mut out);
         }
-        if let Some(newest) = chunk.iter().map(|&(_, i)| events[i].timestamp.unwrap()).max() {
+        if let Some(newest) = chunk
+            .iter()
+            .map(|&(_, i)| events[i].timestamp.unwrap())
+            .max()
+        {
             stream.advance_to(newest, &mut out);
         }
         if idle.contains(&n) {
@@ -349,10 +353,21 @@ fn late_events_are_refused_and_counted() {
 fn every_query_matches_the_plain_story() {
     // Host 0: a LaunchDaemon file, launchctl, then a, b and a file; host 1: a and b alone.
     // Each query has a match, so the properties above compare non-trivial results.
-    let story = [(1, 0, 0), (1, 0, 1), (1, 0, 2), (1, 0, 3), (1, 0, 4), (1, 1, 2), (1, 1, 3)];
+    let story = [
+        (1, 0, 0),
+        (1, 0, 1),
+        (1, 0, 2),
+        (1, 0, 3),
+        (1, 0, 4),
+        (1, 1, 2),
+        (1, 1, 3),
+    ];
     for query in QUERIES {
         let setup = setup(query);
         let events = events(&setup, &story);
-        assert!(!reference(&setup, &events).is_empty(), "no match for {query}");
+        assert!(
+            !reference(&setup, &events).is_empty(),
+            "no match for {query}"
+        );
     }
 }

@@ -31,3 +31,28 @@ fn check(target: &str, body: fn(&[u8])) {
 fn eslogger_line_seeds_and_regressions() {
     check("eslogger_line", eslogger_line::run);
 }
+
+/// Hostile eslogger lines: deep JSON nesting anywhere in a message is an error or a document, never a
+/// stack overflow, on a thread with the default 2 MiB stack.
+#[test]
+fn deeply_nested_lines_fail_cleanly_on_a_small_stack() {
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(|| {
+            let mut mapper = eslogger::Mapper::new(eslogger::MapperOptions::default());
+            for depth in [100, 10_000, 100_000] {
+                let arrays = format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
+                let objects = format!("{}1{}", "{\"a\":".repeat(depth), "}".repeat(depth));
+                for line in [
+                    arrays.clone(),
+                    objects.clone(),
+                    format!("{{\"event\":{{\"exec\":{objects}}}}}"),
+                    format!("{{\"process\":{arrays},\"event\":{{\"exit\":{{}}}}}}"),
+                ] {
+                    let _ = mapper.map_line(&line);
+                }
+            }
+        })
+        .and_then(|handle| handle.join().map_err(|_| std::io::Error::other("panicked")))
+        .unwrap_or_else(|error| unreachable!("hostile eslogger line: {error}"));
+}

@@ -19,4 +19,6 @@ pub mod index;
 pub mod load;
 
 pub use index::{EventLocation, IndexSelector};
-pub use load::{load_file, load_paths, load_str, Loaded, Rule, RuleError, Unsupported};
+pub use load::{
+    load_file, load_paths, load_str, reject_duplicate_ids, Loaded, Rule, RuleError, Skipped, Unsupported,
+};

@@ -1,10 +1,13 @@
 //! detection-rules TOML → [`Rule`], with every error located as file:line:column.
 //!
-//! A file is sorted into one of three outcomes: ready to run (an EQL rule whose fields are valid), recognised
-//! but not runnable by tripline (another rule type: query, threshold, new_terms, ...), or invalid (TOML syntax,
-//! missing or wrongly typed fields, a query that does not parse). Query positions are shifted from the query
-//! string into the file, so an error points at the spot inside the TOML file.
+//! A file is sorted into one of four outcomes: ready to run (an EQL rule whose fields are valid), recognised
+//! but not runnable by tripline (another rule type: query, threshold, new_terms, ...), invalid (TOML syntax,
+//! missing or wrongly typed fields, a query that does not parse, a `rule_id` another file already uses), or
+//! skipped as not a rule file at all (valid TOML with neither `[rule]` nor `[metadata]`: `pyproject.toml`,
+//! configuration kept beside the rules). Query positions are shifted from the query string into the file, so
+//! an error points at the spot inside the TOML file.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -165,6 +168,8 @@ pub struct Technique {
 pub struct Rule {
     pub source: SourceFile,
     pub rule_id: String,
+    /// Where `rule_id`'s value sits in the file (for duplicate-id errors).
+    pub rule_id_span: std::ops::Range<usize>,
     pub name: String,
     pub description: String,
     pub severity: String,
@@ -248,6 +253,17 @@ pub struct Unsupported {
     pub name: String,
     pub rule_type: String,
     pub reason: String,
+    /// Kibana refuses a duplicate id whatever the rule type, so these take part in the duplicate check.
+    pub rule_id: String,
+    pub rule_id_span: std::ops::Range<usize>,
+    pub source: SourceFile,
+}
+
+/// A TOML file that is not a rule file (no `[rule]` and no `[metadata]` table).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub path: PathBuf,
+    pub reason: String,
 }
 
 /// The outcome of loading one rule file.
@@ -256,11 +272,15 @@ pub enum Loaded {
     Ready(Box<Rule>),
     Unsupported(Unsupported),
     Invalid(Vec<RuleError>),
+    /// Not a rule file: neither run nor counted as a rule.
+    Skipped(Skipped),
 }
 
 #[derive(Deserialize)]
 struct RawFile {
     rule: Option<Spanned<RawRule>>,
+    /// Only its presence matters: a file with `[metadata]` but no `[rule]` is a broken rule file.
+    metadata: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Deserialize)]
@@ -314,6 +334,12 @@ pub fn load_str(path: &Path, text: &str) -> Loaded {
         }
     };
     let Some(rule) = raw.rule else {
+        if raw.metadata.is_none() {
+            return Loaded::Skipped(Skipped {
+                path: path.to_path_buf(),
+                reason: "not a rule file (no `[rule]` or `[metadata]` table)".to_string(),
+            });
+        }
         return Loaded::Invalid(vec![RuleError::at(
             &source,
             0..0,
@@ -389,16 +415,60 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), RuleError> {
     Ok(())
 }
 
-/// Loads every rule under the given files and directories.
+/// Loads every rule under the given files and directories. A file reached twice (`-r rules -r rules/macos`)
+/// is loaded once; a `rule_id` already used by an earlier file makes the later file invalid, as Kibana
+/// refuses to import duplicates.
 pub fn load_paths(paths: &[PathBuf]) -> Vec<Loaded> {
     let mut loaded = Vec::new();
+    let mut seen_files: HashSet<PathBuf> = HashSet::new();
     for path in paths {
         match rule_files(std::slice::from_ref(path)) {
-            Ok(files) => loaded.extend(files.iter().map(|file| load_file(file))),
+            Ok(files) => {
+                for file in files {
+                    let identity = std::fs::canonicalize(&file).unwrap_or_else(|_| file.clone());
+                    if seen_files.insert(identity) {
+                        loaded.push(load_file(&file));
+                    }
+                }
+            }
             Err(error) => loaded.push(Loaded::Invalid(vec![error])),
         }
     }
+    reject_duplicate_ids(&mut loaded);
     loaded
+}
+
+/// Turns every rule whose `rule_id` an earlier rule already has into an invalid outcome naming both files.
+pub fn reject_duplicate_ids(loaded: &mut [Loaded]) {
+    // rule_id → (file, line, column) of its first use.
+    let mut first_use: HashMap<String, (PathBuf, usize, usize)> = HashMap::new();
+    for outcome in loaded.iter_mut() {
+        let (rule_id, source, span) = match outcome {
+            Loaded::Ready(rule) => (&rule.rule_id, &rule.source, &rule.rule_id_span),
+            Loaded::Unsupported(rule) if !rule.rule_id.is_empty() => {
+                (&rule.rule_id, &rule.source, &rule.rule_id_span)
+            }
+            _ => continue,
+        };
+        match first_use.get(rule_id) {
+            Some((first_path, line, column)) => {
+                let error = RuleError::at(
+                    source,
+                    span.clone(),
+                    format!(
+                        "duplicate rule_id `{rule_id}`: {}:{line}:{column} already uses it \
+                         (Kibana refuses two rules with one rule_id)",
+                        first_path.display()
+                    ),
+                );
+                *outcome = Loaded::Invalid(vec![error]);
+            }
+            None => {
+                let (line, column) = eql::span::line_col(&source.text, span.start);
+                first_use.insert(rule_id.clone(), (source.path.clone(), line, column));
+            }
+        }
+    }
 }
 
 fn validate(source: SourceFile, table_span: std::ops::Range<usize>, raw: RawRule) -> Loaded {
@@ -473,11 +543,17 @@ fn validate(source: SourceFile, table_span: std::ops::Range<usize>, raw: RawRule
     if rule_type.is_some() && type_name != "eql" {
         if UNSUPPORTED_TYPES.contains(&type_name.as_str()) {
             if errors.is_empty() {
+                let (rule_id, rule_id_span) = rule_id
+                    .map(|id| (id.get_ref().clone(), id.span()))
+                    .unwrap_or_default();
                 return Loaded::Unsupported(Unsupported {
                     path: source.path.clone(),
                     name: name.map(|n| n.into_inner()).unwrap_or_default(),
                     reason: format!("rule type `{type_name}` is not supported yet (only `eql`)"),
                     rule_type: type_name,
+                    rule_id,
+                    rule_id_span,
+                    source,
                 });
             }
         } else if let Some(rule_type) = &rule_type {
@@ -620,9 +696,11 @@ fn validate(source: SourceFile, table_span: std::ops::Range<usize>, raw: RawRule
         // Unreachable in practice: a missing field above always records an error.
         return Loaded::Invalid(vec![RuleError::at(&source, header, "incomplete rule")]);
     };
+    let rule_id_span = rule_id.span();
     let rule = Rule {
         source,
         rule_id: rule_id.into_inner(),
+        rule_id_span,
         name: name.into_inner(),
         description: description.into_inner(),
         severity: severity.into_inner(),
@@ -867,6 +945,78 @@ mod tests {
         assert!(errors_of(&text)[0].contains("unknown rule type `magic`"));
         let text = MINIMAL.replace("language = \"eql\"", "language = \"kuery\"");
         assert!(errors_of(&text)[0].contains("needs `language = \"eql\"`"));
+    }
+
+    #[test]
+    fn toml_files_that_are_not_rules_are_skipped() {
+        let pyproject = "[project]\nname = \"detection_rules\"\n\n[tool.setuptools]\npackages = []\n";
+        match load_str(Path::new("pyproject.toml"), pyproject) {
+            Loaded::Skipped(skipped) => {
+                assert_eq!(skipped.path, Path::new("pyproject.toml"));
+                assert!(skipped.reason.contains("not a rule file"), "{skipped:?}");
+            }
+            other => panic!("expected skipped, got {other:?}"),
+        }
+        assert!(matches!(
+            load_str(Path::new("empty.toml"), ""),
+            Loaded::Skipped(_)
+        ));
+        // A `[rule]` table with broken fields, or `[metadata]` without `[rule]`, is a broken rule file.
+        assert!(errors_of("[rule]\nname = \"n\"\n")[0].contains("missing required field"));
+        assert!(errors_of("[metadata]\nmaturity = \"production\"\n")[0].contains("missing `[rule]`"));
+        // TOML that does not parse cannot be told apart: invalid.
+        assert!(matches!(
+            load_str(Path::new("x.toml"), "[project\n"),
+            Loaded::Invalid(_)
+        ));
+    }
+
+    fn temp_tree(name: &str, files: &[(&str, &str)]) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("rules-load-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        for (file, text) in files {
+            let path = dir.join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn a_duplicate_rule_id_makes_the_later_file_invalid_naming_both() {
+        let kuery = MINIMAL
+            .replace("type = \"eql\"", "type = \"query\"")
+            .replace("language = \"eql\"", "language = \"kuery\"");
+        let other = MINIMAL.replace("rule_id = \"id\"", "rule_id = \"other\"");
+        let dir = temp_tree(
+            "dup",
+            &[
+                ("a.toml", MINIMAL),
+                ("b/c.toml", &other),
+                ("b/d.toml", MINIMAL),
+                ("e.toml", &kuery),
+            ],
+        );
+        // The same tree twice: files are loaded once, not reported as duplicates of themselves.
+        let loaded = load_paths(&[dir.clone(), dir.join("b")]);
+        assert_eq!(loaded.len(), 4);
+        assert!(matches!(&loaded[0], Loaded::Ready(rule) if rule.rule_id == "id"));
+        assert!(matches!(&loaded[1], Loaded::Ready(rule) if rule.rule_id == "other"));
+        for (index, file) in [(2, "b/d.toml"), (3, "e.toml")] {
+            let Loaded::Invalid(errors) = &loaded[index] else {
+                panic!("{file}: expected invalid, got {:?}", loaded[index])
+            };
+            let shown = errors[0].to_string();
+            let first = dir.join("a.toml");
+            let expected = format!(
+                "{}:6:11: duplicate rule_id `id`: {}:6:11 already uses it",
+                dir.join(file).display(),
+                first.display()
+            );
+            assert!(shown.starts_with(&expected), "{shown}");
+            assert!(shown.contains("6 | rule_id = \"id\"\n  |           ^^^^"), "{shown}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

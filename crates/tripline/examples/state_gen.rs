@@ -174,5 +174,9 @@ fn main() {
         }
     }
     let _ = writer.flush();
-    eprintln!("state_gen: {} events, {} hosts, {planted} planted positives", o.events, o.keys.min(phase1 / 2));
+    eprintln!(
+        "state_gen: {} events, {} hosts, {planted} planted positives",
+        o.events,
+        o.keys.min(phase1 / 2)
+    );
 }

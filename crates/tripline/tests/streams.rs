@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value};
 
 fn seed_rule() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/rules/launchdaemon_creation_and_load.toml")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/rules/launchdaemon_creation_and_load.toml")
 }
 
 fn iso(ms: i64) -> String {
@@ -76,7 +77,10 @@ fn sequences(stdout: &str) -> Vec<Vec<String>> {
             .or_else(|| alert.get("event.id"))
             .and_then(Value::as_str);
         if let Some(id) = id {
-            groups.entry(group.to_string()).or_default().push(id.to_string());
+            groups
+                .entry(group.to_string())
+                .or_default()
+                .push(id.to_string());
         }
     }
     let mut out: Vec<Vec<String>> = groups
@@ -137,16 +141,27 @@ fn shuffled_within_lateness_gives_the_sorted_alerts_and_later_events_are_counted
     assert!(stderr.contains("late=0"), "{stderr}");
 
     // Split into two files, each half of the input interleaved out of order: still the same.
-    let (a, b): (Vec<_>, Vec<_>) = shuffled.iter().cloned().enumerate().partition(|(i, _)| i % 2 == 0);
+    let (a, b): (Vec<_>, Vec<_>) = shuffled
+        .iter()
+        .cloned()
+        .enumerate()
+        .partition(|(i, _)| i % 2 == 0);
     let a: Vec<String> = a.into_iter().map(|(_, l)| l).collect();
     let b: Vec<String> = b.into_iter().map(|(_, l)| l).collect();
     let half = a.len() / 2;
     let first = write_events("part1.ndjson", &[&a[..half], &b[..half]].concat());
     let second = write_events("part2.ndjson", &[&a[half..], &b[half..]].concat());
     // Each file ends more than a minute ahead of where the next half starts: two minutes allowed.
-    let output = tripline(&["--max-lateness", "2m"]).arg(&first).arg(&second).output().unwrap();
+    let output = tripline(&["--max-lateness", "2m"])
+        .arg(&first)
+        .arg(&second)
+        .output()
+        .unwrap();
     assert!(output.status.success());
-    assert_eq!(sequences(&String::from_utf8_lossy(&output.stdout)), expected);
+    assert_eq!(
+        sequences(&String::from_utf8_lossy(&output.stdout)),
+        expected
+    );
 
     // Each launchctl arrives just after an event 3s newer (another host). Within 5s of lateness it is put
     // back in order; with none allowed it is late: the sequences it would complete are lost, and the
@@ -174,7 +189,10 @@ fn state_cap_evicts_oldest_and_reports() {
     // 20s between a plist and its launchctl: 20 partials are live at once; only 5 may be.
     let (got, stderr) = run_file(&path, &["--max-state", "5"]);
     assert!(got.len() < 10, "{got:?}");
-    assert!(stderr.contains("state entries evicted by --max-state"), "{stderr}");
+    assert!(
+        stderr.contains("state entries evicted by --max-state"),
+        "{stderr}"
+    );
     assert!(stderr.contains("state=0 keys=0"), "{stderr}");
 }
 

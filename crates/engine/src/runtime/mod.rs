@@ -321,7 +321,12 @@ impl Matcher {
         }
     }
 
-    fn push_sample(&mut self, event: &Arc<Event>, hits: &[(usize, JoinKey)], out: &mut Vec<Ordered>) {
+    fn push_sample(
+        &mut self,
+        event: &Arc<Event>,
+        hits: &[(usize, JoinKey)],
+        out: &mut Vec<Ordered>,
+    ) {
         let State::Sample(machine) = &mut self.state else {
             return;
         };

@@ -329,7 +329,7 @@ impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
         } else {
             let deadline = self.indexed().then(|| self.index_at(partial.start_ts));
             let stages = self.spec.missing.len();
-        let has_missing = self.has_missing;
+            let has_missing = self.has_missing;
             let state = self
                 .keys
                 .entry(key.clone())

@@ -117,7 +117,7 @@ impl StreamMatcher {
         }
         // Irrelevant events are not pushed, so time reaches the matcher here.
         if let Some(watermark) = reorder.watermark() {
-            if !self.advanced.is_some_and(|a| watermark <= a) {
+            if self.advanced.is_none_or(|a| watermark > a) {
                 self.advanced = Some(watermark);
                 self.matcher.advance_to(watermark, out);
             }

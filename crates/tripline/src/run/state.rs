@@ -114,9 +114,7 @@ pub(super) fn summary_lines(at_end: &Snapshot, live: &[LiveRule], documents: u64
             if late > 0 {
                 line.push(',');
             }
-            line.push_str(&format!(
-                " {evicted} state entries evicted by --max-state"
-            ));
+            line.push_str(&format!(" {evicted} state entries evicted by --max-state"));
         }
         lines.push(line);
     }
