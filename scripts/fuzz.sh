@@ -14,7 +14,7 @@
 #   RUSTC_BOOTSTRAP=1 cargo fuzz tmin TARGET fuzz/artifacts/TARGET/crash-...
 # and commit it under fuzz/regressions/TARGET/ (replayed by --smoke).
 # Environment: CARGO_TARGET_DIR (build dir, default fuzz/target), FUZZ_NICE (default 10),
-# FUZZ_FLAGS (extra libFuzzer flags).
+# FUZZ_FLAGS (extra libFuzzer flags), FUZZ_NO_BUILD=1 (run the binaries already built).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -126,7 +126,9 @@ case "${1:-}" in
             selected=("$1")
             [[ " ${TARGETS[*]} " == *" $1 "* ]] || usage
         fi
-        if [ "$1" = all ]; then build; else build "$1"; fi
+        if [ "${FUZZ_NO_BUILD:-0}" != 1 ]; then
+            if [ "$1" = all ]; then build; else build "$1"; fi
+        fi
         summary=()
         for target in "${selected[@]}"; do
             summary+=("$(run_target "$target" "$2")")

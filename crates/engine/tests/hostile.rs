@@ -271,13 +271,12 @@ fn fill(pattern: &str) -> String {
 
 #[test]
 fn huge_wildcard_lists_compile_and_match_in_linear_time() {
-    let shapes: [(&str, Box<dyn Fn(usize) -> String>); 3] = [
-        ("infix globs", Box::new(|i| format!("*p{i}x*"))),
-        (
-            "prefix and suffix globs",
-            Box::new(|i| format!("c:\\\\dir{i}\\\\*.exe")),
-        ),
-        ("exact strings", Box::new(|i| format!("value{i}"))),
+    let shapes: [(&str, fn(usize) -> String); 3] = [
+        ("infix globs", |i| format!("*p{i}x*")),
+        ("prefix and suffix globs", |i| {
+            format!("c:\\\\dir{i}\\\\*.exe")
+        }),
+        ("exact strings", |i| format!("value{i}")),
     ];
     for (what, shape) in shapes {
         let compiled = compile_ok(&pattern_list(10_000, &shape));

@@ -1,4 +1,6 @@
-//! `tripline check`: validates rule files and prints one summary line.
+//! `tripline check`: validates rule files and prints one summary line (`N rules: X valid, Y invalid,
+//! Z unsupported`, always last). TOML files that are not rule files are skipped and counted on a line of
+//! their own, so the summary line keeps its format.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -12,7 +14,7 @@ use crate::status;
 pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
     let schema = Schema::ecs();
     let loaded = rules::load_paths(&args.paths);
-    let (mut valid, mut invalid, mut unsupported) = (0usize, 0usize, 0usize);
+    let (mut valid, mut invalid, mut unsupported, mut skipped) = (0usize, 0usize, 0usize, 0usize);
     let mut unsupported_by_type: BTreeMap<String, usize> = BTreeMap::new();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -45,6 +47,12 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
                     writeln!(out, "{}: unsupported: {}", rule.path.display(), rule.reason)?;
                 }
             }
+            Loaded::Skipped(file) => {
+                skipped += 1;
+                if args.verbose {
+                    writeln!(out, "{}: skipped: {}", file.path.display(), file.reason)?;
+                }
+            }
         }
     }
     if !unsupported_by_type.is_empty() {
@@ -54,10 +62,16 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
             .collect();
         writeln!(out, "unsupported rule types: {}", parts.join(", "))?;
     }
+    if skipped > 0 {
+        writeln!(
+            out,
+            "{skipped} files skipped (not a rule file: no `[rule]` or `[metadata]` table)"
+        )?;
+    }
     writeln!(
         out,
         "{} rules: {valid} valid, {invalid} invalid, {unsupported} unsupported",
-        loaded.len()
+        valid + invalid + unsupported
     )?;
     out.flush()?;
     Ok(if invalid > 0 {

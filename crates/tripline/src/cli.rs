@@ -81,7 +81,7 @@ pub struct CheckArgs {
     /// Rule files or directories (searched recursively for *.toml)
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// Also list unsupported rules one by one
+    /// Also list unsupported rules and skipped non-rule files one by one
     #[arg(long, short)]
     pub verbose: bool,
 }

@@ -63,6 +63,8 @@ pub enum Record<'a> {
     Bad(String),
     /// Live input (stdin with an idle interval) has been quiet for that interval.
     Idle,
+    /// An NDJSON line holding only whitespace: skipped, reported so that line counts add up.
+    Blank,
 }
 
 /// The input files of a run; none or `-` means stdin.
@@ -279,6 +281,7 @@ fn read_records(
             }
         };
         if text.trim().is_empty() {
+            sink(&position, Record::Blank)?;
             continue;
         }
         emit_mapped(&position, text, mapper, sink)?;
@@ -561,6 +564,7 @@ mod tests {
                 match record {
                     Record::Document(doc) => seen.push(format!("{}={doc}", pos.line)),
                     Record::Bad(why) => seen.push(format!("{}!{why}", pos.line)),
+                    Record::Blank => seen.push(format!("{}.", pos.line)),
                     Record::Idle => {}
                 }
                 Ok(())
@@ -639,7 +643,7 @@ mod tests {
         std::fs::write(&plain, b"{\"a\":1}\r\n\n{\"b\":2}\n\xff\n").unwrap();
         assert_eq!(
             collect(&plain),
-            vec!["1={\"a\":1}", "3={\"b\":2}", "4!not valid UTF-8 at byte 1"]
+            vec!["1={\"a\":1}", "2.", "3={\"b\":2}", "4!not valid UTF-8 at byte 1"]
         );
         let gz = dir.join("b.log");
         let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());

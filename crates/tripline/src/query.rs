@@ -58,7 +58,7 @@ pub fn run(args: QueryArgs) -> anyhow::Result<u8> {
     inputs.for_each_with(mapper, &mut |position, record| {
         match record {
             Record::Document(text) => documents.push((position.to_string(), text.to_string())),
-            Record::Idle => {}
+            Record::Idle | Record::Blank => {}
             Record::Bad(why) => {
                 bad += 1;
                 eprintln!("{position}: {why}");

@@ -109,18 +109,38 @@ struct LiveRule {
     rule: Rule,
     /// Reorders within --max-lateness and caps state at --max-state (see `crate::streaming`).
     matcher: StreamMatcher,
-    /// Events older than the newest one this rule's index patterns selected (set at the end of the run).
-    out_of_order: u64,
     matches: u64,
     alerts: u64,
     budget: SignalBudget,
 }
 
+/// Input counters. For ECS input every non-blank line (or array element) is one document or one bad
+/// record, so lines = events + bad lines + blank lines (see [`Stats::events`]). eslogger lines map to zero
+/// or more documents; its own summary line counts them.
 #[derive(Default)]
 struct Stats {
+    /// Documents handed to the rules (an event's arrival number); includes those that fail to parse.
     documents: u64,
+    /// Bad lines: records the reader could not read or map, plus documents that failed to parse.
     bad: u64,
+    /// The part of `bad` the reader reported (not UTF-8, eslogger mapping errors, a broken JSON array).
+    bad_records: u64,
+    /// Whitespace-only NDJSON lines, skipped.
+    blank: u64,
     bad_shown: Vec<String>,
+}
+
+impl Stats {
+    /// Documents that parsed into events.
+    fn events(&self) -> u64 {
+        let bad_documents = self.bad.saturating_sub(self.bad_records);
+        self.documents.saturating_sub(bad_documents)
+    }
+
+    /// Input lines (array elements) read, blank ones included.
+    fn lines(&self) -> u64 {
+        self.documents + self.bad_records + self.blank
+    }
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<u8> {
@@ -177,7 +197,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
                 reporter.tick(&stats, &live, true);
                 return state::idle(&mut live, &mut matches, &mut output);
             }
+            Record::Blank => {
+                stats.blank += 1;
+                return Ok(());
+            }
             Record::Bad(why) => {
+                stats.bad_records += 1;
                 // Lines before a bad record are matched first: they came first.
                 batch.flush(
                     &groups,
@@ -236,16 +261,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         }
     }
     let dispatch_stats = std::env::var_os("TRIPLINE_DISPATCH_STATS").is_some();
-    for (group, router) in groups.iter().zip(&routers) {
-        if dispatch_stats {
+    if dispatch_stats {
+        for (group, router) in groups.iter().zip(&routers) {
             eprintln!("{}", router.stats_line(group));
         }
-        for (position, &index) in group.rules.iter().enumerate() {
-            if let Some(rule) = live.get_mut(index) {
-                rule.out_of_order = router.out_of_order(position);
-            }
-        }
     }
+    // Groups differ only in which timestamp field they read; the most disordered one stands for the input.
+    let out_of_order = routers.iter().map(|r| r.out_of_order()).max().unwrap_or(0);
     let at_end = state::Snapshot::of(&live);
     for rule in live.iter_mut() {
         rule.matcher.finish(&mut matches);
@@ -271,8 +293,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     }
     groups.clear();
     if !args.quiet {
-        summary(&stats, &live, &rule_summary, started.elapsed());
-        for line in state::summary_lines(&at_end, &live, stats.documents) {
+        let input = InputSummary {
+            out_of_order,
+            mapped: eslogger.is_some(),
+        };
+        summary(&stats, &live, &rule_summary, &input, started.elapsed());
+        for line in state::summary_lines(&at_end, stats.events()) {
             eprintln!("{line}");
         }
         if closed {
@@ -294,6 +320,8 @@ struct RuleSummary {
     invalid: usize,
     unsupported: usize,
     disabled: usize,
+    /// TOML files in the rule tree that are not rule files.
+    skipped: usize,
 }
 
 fn load_rules(
@@ -316,6 +344,10 @@ fn load_rules(
             }
             Loaded::Unsupported(_) => {
                 summary.unsupported += 1;
+                continue;
+            }
+            Loaded::Skipped(_) => {
+                summary.skipped += 1;
                 continue;
             }
         };
@@ -348,7 +380,6 @@ fn load_rules(
                         Some(args.stream.max_state()),
                     ),
                     rule,
-                    out_of_order: 0,
                     matches: 0,
                     alerts: 0,
                     budget: SignalBudget::default(),
@@ -461,32 +492,62 @@ fn progress_bar(args: &RunArgs, inputs: &Inputs) -> Option<indicatif::ProgressBa
     Some(bar)
 }
 
-fn summary(stats: &Stats, live: &[LiveRule], rules: &RuleSummary, elapsed: Duration) {
+/// What the summary says about the input beyond the counters.
+struct InputSummary {
+    /// Events that arrived older than an event read before them.
+    out_of_order: u64,
+    /// Lines were mapped (eslogger), not one document each: lines ≠ events + bad + blank.
+    mapped: bool,
+}
+
+/// The run summary: one totals line; one line per rule that alerted or lost something (dropped by
+/// max_signals, late, evicted) and one line for all the others; out-of-order arrivals as one total.
+fn summary(
+    stats: &Stats,
+    live: &[LiveRule],
+    rules: &RuleSummary,
+    input: &InputSummary,
+    elapsed: Duration,
+) {
     let seconds = elapsed.as_secs_f64();
+    let events = stats.events();
     let rate = if seconds > 0.0 {
-        stats.documents as f64 / seconds
+        events as f64 / seconds
     } else {
         0.0
     };
     let total_alerts: u64 = live.iter().map(|r| r.alerts).sum();
     let total_matches: u64 = live.iter().map(|r| r.matches).sum();
-    eprintln!(
-        "tripline: {} events read, {} bad lines, {} rules run ({} invalid, {} unsupported, {} disabled), \
-         {} matches, {} alerts, {:.2}s elapsed, {:.0} events/s",
-        stats.documents,
-        stats.bad,
+    let mut read = format!("{events} events read, {} bad lines", stats.bad);
+    if stats.blank > 0 {
+        read.push_str(&format!(", {} blank lines skipped", stats.blank));
+    }
+    if input.mapped {
+        read.push_str(" (mapped from eslogger lines, counted below)");
+    } else {
+        read.push_str(&format!(" ({} lines)", stats.lines()));
+    }
+    let mut rules_run = format!(
+        "{} rules run ({} invalid, {} unsupported, {} disabled",
         live.len(),
         rules.invalid,
         rules.unsupported,
-        rules.disabled,
-        total_matches,
-        total_alerts,
-        seconds,
-        rate
+        rules.disabled
     );
+    if rules.skipped > 0 {
+        rules_run.push_str(&format!(", {} non-rule files skipped", rules.skipped));
+    }
+    rules_run.push(')');
+    eprintln!(
+        "tripline: {read}, {rules_run}, {total_matches} matches, {total_alerts} alerts, {seconds:.2}s elapsed, \
+         {rate:.0} events/s"
+    );
+    let mut quiet_rules = 0usize;
     for rule in live {
         let suppressed = rule.budget.suppressed;
-        if rule.matches == 0 && rule.out_of_order == 0 {
+        let losses = state::losses(rule);
+        if rule.matches == 0 && losses.is_empty() {
+            quiet_rules += 1;
             continue;
         }
         let mut line = format!(
@@ -499,10 +560,21 @@ fn summary(stats: &Stats, live: &[LiveRule], rules: &RuleSummary, elapsed: Durat
                 rule.rule.max_signals, rule.rule.interval
             ));
         }
-        if rule.out_of_order > 0 {
-            line.push_str(&format!(", {} events out of order", rule.out_of_order));
+        for loss in losses {
+            line.push_str(", ");
+            line.push_str(&loss);
         }
         eprintln!("{line}");
+    }
+    if quiet_rules > 0 && quiet_rules < live.len() {
+        eprintln!("  {quiet_rules} other rules: no matches");
+    }
+    if input.out_of_order > 0 {
+        eprintln!(
+            "tripline: {} events arrived out of order (older than an event read before them; sequences \
+             reorder within --max-lateness)",
+            input.out_of_order
+        );
     }
     if stats.bad > 0 {
         eprintln!(

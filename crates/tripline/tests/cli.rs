@@ -70,7 +70,12 @@ fn check_reports_errors_inside_the_file() {
     let broken = seed.replace("process.name == \"launchctl\"", "process.name == ");
     std::fs::write(dir.join("broken_query.toml"), &broken).unwrap();
     std::fs::write(dir.join("broken_toml.toml"), "[rule]\nname = 'x\n").unwrap();
+    // Its own rule_id: a second use of the seed's would be reported as a duplicate.
     let unsupported = seed
+        .replace(
+            "9d19ece6-c20e-481a-90c5-ccca596537de",
+            "00000000-0000-0000-0000-000000000001",
+        )
         .replace("type = \"eql\"", "type = \"query\"")
         .replace("language = \"eql\"", "language = \"kuery\"");
     std::fs::write(dir.join("kuery.toml"), unsupported).unwrap();
@@ -471,10 +476,156 @@ fn run_counts_out_of_order_events() {
     let out = tripline(&["run", "--rules", "examples/rules", path.to_str().unwrap()]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    // Every event after the first is older than the one before it.
+    // Every event after the first is older than the one before it: one total, not one per rule.
     assert!(
-        stderr.contains("0 matches, 0 alerts, 45 events out of order"),
+        stderr.contains("tripline: 45 events arrived out of order"),
         "{stderr}"
+    );
+    assert_eq!(stderr.matches("out of order").count(), 1, "{stderr}");
+    // The rule lost events to lateness: abnormal, so it gets its own line.
+    assert!(
+        stderr.contains("]: 0 matches, 0 alerts, 12 late events not matched"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn run_summary_lists_only_rules_that_alerted_or_lost_events() {
+    let dir = temp_dir("concise");
+    let seed =
+        std::fs::read_to_string(repo().join("examples/rules/launchdaemon_creation_and_load.toml"))
+            .unwrap();
+    std::fs::write(dir.join("seed.toml"), &seed).unwrap();
+    for i in 0..3 {
+        let quiet = seed
+            .replacen(
+                "rule_id = \"9d19ece6-c20e-481a-90c5-ccca596537de\"",
+                &format!("rule_id = \"quiet-{i}\""),
+                1,
+            )
+            .replacen("process.name == \"launchctl\"", "process.name == \"nothing\"", 1);
+        assert_ne!(quiet, seed);
+        std::fs::write(dir.join(format!("quiet-{i}.toml")), quiet).unwrap();
+    }
+    let out = tripline(&["run", "--rules", dir.to_str().unwrap(), "examples/events"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(alerts(&out.stdout).len(), 9, "{stderr}");
+    assert_eq!(stderr.matches("  LaunchDaemon").count(), 1, "{stderr}");
+    assert!(stderr.contains("]: 3 matches, 9 alerts\n"), "{stderr}");
+    assert!(stderr.contains("  3 other rules: no matches\n"), "{stderr}");
+    assert!(!stderr.contains("out of order"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn run_line_counts_add_up() {
+    // lines read = events + bad lines + blank lines, whatever made a line bad.
+    let dir = temp_dir("counts");
+    let good =
+        std::fs::read_to_string(repo().join("examples/events/macos-launchdaemon.ndjson")).unwrap();
+    let mut bytes: Vec<u8> = Vec::new();
+    for (i, line) in good.lines().enumerate() {
+        bytes.extend_from_slice(line.as_bytes());
+        bytes.push(b'\n');
+        match i {
+            3 => bytes.extend_from_slice(b"{\"@timestamp\": \n"),
+            7 => bytes.extend_from_slice(b"{\"a\": \"\xff\xfe\"}\n"),
+            9 => bytes.extend_from_slice(b"   \n\r\n"),
+            _ => {}
+        }
+    }
+    bytes.extend_from_slice(b"\xc3\n");
+    let path = dir.join("mixed.ndjson");
+    std::fs::write(&path, &bytes).unwrap();
+    let total_lines = bytes.iter().filter(|&&b| b == b'\n').count();
+    assert_eq!(total_lines, 46 + 3 + 2);
+    let out = tripline(&["run", "--rules", "examples/rules", path.to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("46 events read, 3 bad lines, 2 blank lines skipped (51 lines)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("events=46 "), "{stderr}");
+    assert_eq!(alerts(&out.stdout).len(), 9);
+
+    // A JSON array: elements instead of lines, a non-UTF-8 element is a bad one.
+    let mut array = b"[".to_vec();
+    for (i, line) in good.lines().enumerate() {
+        array.extend_from_slice(line.as_bytes());
+        array.extend_from_slice(b",\n");
+        if i == 5 {
+            array.extend_from_slice(b"{\"x\": \"\xff\"},\n{\"no\": \"timestamp\"},\n");
+        }
+    }
+    array.extend_from_slice(b"{}]");
+    let path = dir.join("array.json");
+    std::fs::write(&path, &array).unwrap();
+    let out = tripline(&["run", "--rules", "examples/rules", path.to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("46 events read, 3 bad lines (49 lines)"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn check_skips_non_rule_files_and_rejects_duplicate_rule_ids() {
+    let dir = temp_dir("tree");
+    let seed =
+        std::fs::read_to_string(repo().join("examples/rules/launchdaemon_creation_and_load.toml"))
+            .unwrap();
+    std::fs::create_dir_all(dir.join("old")).unwrap();
+    std::fs::create_dir_all(dir.join("etc")).unwrap();
+    std::fs::write(dir.join("a_seed.toml"), &seed).unwrap();
+    std::fs::write(
+        dir.join("pyproject.toml"),
+        "[project]\nname = \"detection_rules\"\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("etc/settings.toml"), "key = 1\n").unwrap();
+    // Same rule_id in a later file: refused like Kibana does, naming both files.
+    std::fs::write(dir.join("old/seed.toml"), &seed).unwrap();
+    let out = tripline(&["check", dir.to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.ends_with(
+            "2 files skipped (not a rule file: no `[rule]` or `[metadata]` table)\n\
+             2 rules: 1 valid, 1 invalid, 0 unsupported\n"
+        ),
+        "{stdout}"
+    );
+    let line = seed.lines().position(|l| l.starts_with("rule_id")).unwrap() + 1;
+    let expected = format!(
+        "{}:{line}:11: duplicate rule_id `9d19ece6-c20e-481a-90c5-ccca596537de`: {}:{line}:11 already uses it",
+        dir.join("old/seed.toml").display(),
+        dir.join("a_seed.toml").display()
+    );
+    assert!(stdout.contains(&expected), "{stdout}");
+
+    // run: the duplicate is reported and skipped, the first runs; invalid rules make the status 2.
+    let out = tripline(&["run", "--rules", dir.to_str().unwrap(), "examples/events"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(alerts(&out.stdout).len(), 9, "{stderr}");
+    assert!(
+        stderr.contains("1 rules run (1 invalid, 0 unsupported, 0 disabled, 2 non-rule files skipped)"),
+        "{stderr}"
+    );
+
+    // Without the duplicate the tree is clean: skipped files do not fail `check`.
+    std::fs::remove_file(dir.join("old/seed.toml")).unwrap();
+    let out = tripline(&["check", "--verbose", dir.to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("pyproject.toml: skipped: not a rule file"), "{stdout}");
+    assert!(
+        stdout.ends_with("1 rules: 1 valid, 0 invalid, 0 unsupported\n"),
+        "{stdout}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }

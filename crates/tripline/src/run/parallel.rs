@@ -6,15 +6,13 @@
 //! 1. (parallel, lines split in chunks) each line is parsed once per group and offered to the group's
 //!    [`Dispatcher`], which names the rules that can match it;
 //! 2. (sequential, cheap) per line and group: index selection (memoised per distinct index-pattern set and
-//!    event location), out-of-order tracking per such set, and whether event time moved enough to expire
-//!    state;
+//!    event location), out-of-order counting, and whether event time moved enough to expire state;
 //! 3. (parallel, rules split by `index % threads`) each thread pushes the events to its rules, in line
 //!    order, collecting alerts tagged with (line, group, rule position);
 //! 4. alerts are stably sorted by that tag and written: the same bytes as with one thread.
 //!
-//! Out-of-order bookkeeping is per distinct index selector rather than per rule: every rule of a group with
-//! the same index patterns sees the same events, so "older than the newest event this rule saw" is the
-//! same test, and it costs nothing for rules the event is not offered to.
+//! Out-of-order arrivals are counted per group, for the run summary only: the rules' stream matchers
+//! reorder (or count as late) what their own rules see.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -133,9 +131,9 @@ pub(super) struct Router {
     rule_selector: Vec<usize>,
     /// Per event location: which selectors select it.
     locations: HashMap<EventLocation, Arc<[bool]>>,
-    /// Per selector: the newest event time it selected, and how many older events came after it.
-    newest: Vec<Option<i64>>,
-    out_of_order: Vec<u64>,
+    /// The newest event time routed, and how many older events came after it.
+    newest: Option<i64>,
+    out_of_order: u64,
     last_advance: Option<i64>,
     /// Events routed and candidate rules offered (for `TRIPLINE_DISPATCH_STATS`).
     events_seen: u64,
@@ -166,8 +164,8 @@ impl Router {
         Router {
             dispatcher,
             plain,
-            newest: vec![None; selectors.len()],
-            out_of_order: vec![0; selectors.len()],
+            newest: None,
+            out_of_order: 0,
             selectors,
             rule_selector,
             locations: HashMap::new(),
@@ -199,13 +197,9 @@ impl Router {
             .collect::<String>()
     }
 
-    /// Events older than the newest one seen, for the rule at `position` of the group.
-    pub(super) fn out_of_order(&self, position: usize) -> u64 {
-        self.rule_selector
-            .get(position)
-            .and_then(|&s| self.out_of_order.get(s))
-            .copied()
-            .unwrap_or(0)
+    /// Events that arrived older than an event routed before them.
+    pub(super) fn out_of_order(&self) -> u64 {
+        self.out_of_order
     }
 
     fn candidates(&self, event: &Event, scratch: &mut DispatchScratch, out: &mut Vec<u32>) {
@@ -237,20 +231,10 @@ impl Router {
             }
         };
         let time = event.timestamp.unwrap_or(i64::MIN);
-        for (s, &on) in selected.iter().enumerate() {
-            if !on {
-                continue;
-            }
-            let Some(newest) = self.newest.get_mut(s) else {
-                continue;
-            };
-            if newest.is_some_and(|n| time < n) {
-                if let Some(count) = self.out_of_order.get_mut(s) {
-                    *count += 1;
-                }
-            } else {
-                *newest = Some(time);
-            }
+        if self.newest.is_some_and(|newest| time < newest) {
+            self.out_of_order += 1;
+        } else {
+            self.newest = Some(time);
         }
         let advance = match self.last_advance {
             None => {

@@ -78,7 +78,7 @@ impl Reporter {
         let Some(every) = self.every else {
             return;
         };
-        if !force_clock && stats.documents % 4096 != 0 {
+        if !force_clock && !stats.documents.is_multiple_of(4096) {
             return;
         }
         if self.last.elapsed() < every {
@@ -92,31 +92,26 @@ impl Reporter {
     }
 }
 
-/// The state part of the summary: totals at end of input (before the final flush) and per rule what was
-/// lost to lateness or the state cap.
-pub(super) fn summary_lines(at_end: &Snapshot, live: &[LiveRule], documents: u64) -> Vec<String> {
-    let mut lines = vec![format!(
+/// The state part of the summary: totals at end of input (before the final flush). What each rule lost
+/// to lateness or the state cap goes on that rule's summary line ([`losses`]).
+pub(super) fn summary_lines(at_end: &Snapshot, documents: u64) -> Vec<String> {
+    vec![format!(
         "tripline: state at end of input: {}",
         at_end.line(documents)
-    )];
-    for rule in live {
-        let (late, evicted) = (rule.matcher.late(), rule.matcher.evicted());
-        if late == 0 && evicted == 0 {
-            continue;
-        }
-        let mut line = format!("  {} [{}]:", rule.rule.name, rule.rule.rule_id);
-        if late > 0 {
-            line.push_str(&format!(
-                " {late} late events not matched (older than --max-lateness behind the newest)"
-            ));
-        }
-        if evicted > 0 {
-            if late > 0 {
-                line.push(',');
-            }
-            line.push_str(&format!(" {evicted} state entries evicted by --max-state"));
-        }
-        lines.push(line);
+    )]
+}
+
+/// What a rule lost: late events it could not match, state evicted by the cap. Empty when nothing.
+pub(super) fn losses(rule: &LiveRule) -> Vec<String> {
+    let (late, evicted) = (rule.matcher.late(), rule.matcher.evicted());
+    let mut parts = Vec::new();
+    if late > 0 {
+        parts.push(format!(
+            "{late} late events not matched (older than --max-lateness behind the newest)"
+        ));
     }
-    lines
+    if evicted > 0 {
+        parts.push(format!("{evicted} state entries evicted by --max-state"));
+    }
+    parts
 }
