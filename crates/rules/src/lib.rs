@@ -20,5 +20,6 @@ pub mod load;
 
 pub use index::{EventLocation, IndexSelector};
 pub use load::{
-    load_file, load_paths, load_str, reject_duplicate_ids, Loaded, Rule, RuleError, Skipped, Unsupported,
+    load_file, load_paths, load_str, reject_duplicate_ids, Loaded, Rule, RuleError, Skipped,
+    Unsupported,
 };

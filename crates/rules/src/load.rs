@@ -949,7 +949,8 @@ mod tests {
 
     #[test]
     fn toml_files_that_are_not_rules_are_skipped() {
-        let pyproject = "[project]\nname = \"detection_rules\"\n\n[tool.setuptools]\npackages = []\n";
+        let pyproject =
+            "[project]\nname = \"detection_rules\"\n\n[tool.setuptools]\npackages = []\n";
         match load_str(Path::new("pyproject.toml"), pyproject) {
             Loaded::Skipped(skipped) => {
                 assert_eq!(skipped.path, Path::new("pyproject.toml"));
@@ -963,7 +964,9 @@ mod tests {
         ));
         // A `[rule]` table with broken fields, or `[metadata]` without `[rule]`, is a broken rule file.
         assert!(errors_of("[rule]\nname = \"n\"\n")[0].contains("missing required field"));
-        assert!(errors_of("[metadata]\nmaturity = \"production\"\n")[0].contains("missing `[rule]`"));
+        assert!(
+            errors_of("[metadata]\nmaturity = \"production\"\n")[0].contains("missing `[rule]`")
+        );
         // TOML that does not parse cannot be told apart: invalid.
         assert!(matches!(
             load_str(Path::new("x.toml"), "[project\n"),
@@ -1014,7 +1017,10 @@ mod tests {
                 first.display()
             );
             assert!(shown.starts_with(&expected), "{shown}");
-            assert!(shown.contains("6 | rule_id = \"id\"\n  |           ^^^^"), "{shown}");
+            assert!(
+                shown.contains("6 | rule_id = \"id\"\n  |           ^^^^"),
+                "{shown}"
+            );
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -643,7 +643,12 @@ mod tests {
         std::fs::write(&plain, b"{\"a\":1}\r\n\n{\"b\":2}\n\xff\n").unwrap();
         assert_eq!(
             collect(&plain),
-            vec!["1={\"a\":1}", "2.", "3={\"b\":2}", "4!not valid UTF-8 at byte 1"]
+            vec![
+                "1={\"a\":1}",
+                "2.",
+                "3={\"b\":2}",
+                "4!not valid UTF-8 at byte 1"
+            ]
         );
         let gz = dir.join("b.log");
         let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());

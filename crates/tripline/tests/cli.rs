@@ -504,7 +504,11 @@ fn run_summary_lists_only_rules_that_alerted_or_lost_events() {
                 &format!("rule_id = \"quiet-{i}\""),
                 1,
             )
-            .replacen("process.name == \"launchctl\"", "process.name == \"nothing\"", 1);
+            .replacen(
+                "process.name == \"launchctl\"",
+                "process.name == \"nothing\"",
+                1,
+            );
         assert_ne!(quiet, seed);
         std::fs::write(dir.join(format!("quiet-{i}.toml")), quiet).unwrap();
     }
@@ -613,7 +617,9 @@ fn check_skips_non_rule_files_and_rejects_duplicate_rule_ids() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert_eq!(alerts(&out.stdout).len(), 9, "{stderr}");
     assert!(
-        stderr.contains("1 rules run (1 invalid, 0 unsupported, 0 disabled, 2 non-rule files skipped)"),
+        stderr.contains(
+            "1 rules run (1 invalid, 0 unsupported, 0 disabled, 2 non-rule files skipped)"
+        ),
         "{stderr}"
     );
 
@@ -622,7 +628,10 @@ fn check_skips_non_rule_files_and_rejects_duplicate_rule_ids() {
     let out = tripline(&["check", "--verbose", dir.to_str().unwrap()]);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
-    assert!(stdout.contains("pyproject.toml: skipped: not a rule file"), "{stdout}");
+    assert!(
+        stdout.contains("pyproject.toml: skipped: not a rule file"),
+        "{stdout}"
+    );
     assert!(
         stdout.ends_with("1 rules: 1 valid, 0 invalid, 0 unsupported\n"),
         "{stdout}"
