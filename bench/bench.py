@@ -83,7 +83,9 @@ def run_case(name, argv, events, size, raw_dir, repeat, alerts_from):
     """Runs one case `repeat` times; returns the record with every sample and medians."""
     samples = []
     for i in range(repeat):
-        stdout_path = os.path.join(raw_dir, "%s.%d.stdout" % (name, i))
+        # Alert output can be hundreds of MB: it goes to the temp dir, never under bench/runs.
+        stdout_dir = tempfile.gettempdir() if alerts_from == "lines" else raw_dir
+        stdout_path = os.path.join(stdout_dir, "tripline-bench-%d-%s.%d.stdout" % (os.getpid(), name, i))
         stderr_path = os.path.join(raw_dir, "%s.%d.stderr" % (name, i))
         print("run %-22s #%d: %s" % (name, i + 1, " ".join(argv)), file=sys.stderr, flush=True)
         sample = measure(argv, stdout_path, stderr_path)
@@ -197,6 +199,9 @@ def compare(results, baseline_path):
                                   base.get(metric + "_mad", 0) / base[metric] if base[metric] else 0))
         change = now / then - 1
         flag = "SLOWER" if change > noise else ("faster" if change < -noise else "same")
+        # The reference engine is context, not the thing guarded.
+        if r["name"].startswith("python"):
+            flag = "(reference) " + flag
         regressions += flag == "SLOWER"
         lines.append("  %-22s %s/event %+6.1f%% (noise threshold %.1f%%) %s" % (
             r["name"], metric, change * 100, noise * 100, flag))

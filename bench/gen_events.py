@@ -263,9 +263,11 @@ def main():
             delay = rng.randrange(1000, 50_000) if variant != 2 else 70_000  # variant 2: load too late
             args_ = ["launchctl", "load", plist] if variant != 1 else ["launchctl", "list"]
             order += 1
-            pending.append((ms + delay, order, gen.process_event(host, ms + delay, "/bin/launchctl", args_)))
+            load = gen.process_event(host, ms + delay, "/bin/launchctl", args_)
+            pending.append((ms + delay, order, load))
             pending.sort(key=lambda item: (item[0], item[1]))
-            if variant == 0:
+            # a positive needs the load to be a process start (30 % of process events are ends)
+            if variant == 0 and load["event"]["type"] == ["start"]:
                 positives += 1
         else:
             doc = gen.random_event(ms)

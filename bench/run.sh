@@ -2,7 +2,7 @@
 # Whole-process benchmark of `tripline run` beside the reference Python engine (PyPI eql 1.0.1).
 # Builds tripline in release, installs eql into a temporary venv, generates seeded events and runs
 # bench/bench.py (all of whose options pass through: --events N --small N --repeat R --save-baseline FILE
-# --compare FILE --only CASES ...). See bench/README.md.
+# --compare FILE --only CASES --tripline BIN ...). See bench/README.md.
 #   BENCH_NO_BUILD=1   use the existing release binary
 #   BENCH_VENV=DIR     reuse a venv that already has eql==1.0.1 (default: a fresh temporary one)
 #   BENCH_NO_PYTHON=1  skip the Python engine
@@ -12,6 +12,14 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
 target="${CARGO_TARGET_DIR:-$root/target}"
 tripline="$target/release/tripline"
+# `--tripline BIN` (passed on to bench.py) benchmarks another binary: nothing to build then.
+for ((i = 1; i <= $#; i++)); do
+    if [[ "${!i}" == "--tripline" ]]; then
+        next=$((i + 1))
+        tripline="${!next}"
+        BENCH_NO_BUILD=1
+    fi
+done
 
 if [[ -z "${BENCH_NO_BUILD:-}" ]]; then
     echo "building tripline (release)..." >&2
@@ -32,4 +40,4 @@ if [[ -z "${BENCH_NO_PYTHON:-}" ]]; then
     python_args=(--python "$venv/bin/python")
 fi
 
-python3 "$here/bench.py" --tripline "$tripline" "${python_args[@]}" "$@"
+python3 "$here/bench.py" "${python_args[@]}" "$@" --tripline "$tripline"

@@ -107,7 +107,7 @@ case "${1:-}" in
         exec cargo test -p eql -p engine -p rules -p eslogger --test fuzz_regressions
         ;;
     --smoke-libfuzzer)
-        build
+        [ "${FUZZ_NO_BUILD:-0}" = 1 ] || build
         for target in "${TARGETS[@]}"; do
             inputs=("$FUZZ/seeds/$target")
             for extra in regressions artifacts; do

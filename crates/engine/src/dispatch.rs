@@ -239,9 +239,10 @@ impl Dispatcher {
     /// Every plan some stage of which matches the event is included.
     pub fn candidates(&self, event: &Event, scratch: &mut DispatchScratch, out: &mut Vec<u32>) {
         out.clear();
-        if scratch.stamp.len() != self.plans {
-            scratch.stamp = vec![0; self.plans];
-            scratch.epoch = 0;
+        // One scratch may serve several dispatchers: stamps only grow, and a fresh epoch per call
+        // makes marks left by another dispatcher stale.
+        if scratch.stamp.len() < self.plans {
+            scratch.stamp.resize(self.plans, 0);
         }
         scratch.epoch = scratch.epoch.wrapping_add(1);
         if scratch.epoch == 0 {

@@ -99,27 +99,33 @@ fn best_of(runs: usize, mut f: impl FnMut()) -> Duration {
         .unwrap()
 }
 
-/// Best-of timings of `small` and `large`, measured alternately so both see the same background load.
-fn best_of_pair(
-    runs: usize,
+/// Asserts that the cost of `large` (an input `factor` times the size of `small`'s) grows less than
+/// `factor * slack` times. Each attempt takes the best of three alternating timings (both sizes see the
+/// same background load); a cost that grows too fast in three attempts in a row is not noise.
+fn assert_linear(
+    what: &str,
+    factor: f64,
+    slack: f64,
     mut small: impl FnMut(),
     mut large: impl FnMut(),
-) -> (Duration, Duration) {
-    let (mut best_small, mut best_large) = (Duration::MAX, Duration::MAX);
-    for _ in 0..runs {
-        best_small = best_small.min(best_of(1, &mut small));
-        best_large = best_large.min(best_of(1, &mut large));
-    }
-    (best_small, best_large)
-}
-
-/// Asserts that growing the input `factor` times grows the cost less than `factor * slack` times.
-fn assert_near_linear(what: &str, small: Duration, large: Duration, factor: f64, slack: f64) {
+) {
     let floor = Duration::from_micros(50);
-    let ratio = large.max(floor).as_secs_f64() / small.max(floor).as_secs_f64();
-    assert!(
-        ratio < factor * slack,
-        "{what}: input grew {factor}x, cost grew {ratio:.1}x ({small:?} → {large:?}); not linear"
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let (mut best_small, mut best_large) = (Duration::MAX, Duration::MAX);
+        for _ in 0..3 {
+            best_small = best_small.min(best_of(1, &mut small));
+            best_large = best_large.min(best_of(1, &mut large));
+        }
+        let ratio = best_large.max(floor).as_secs_f64() / best_small.max(floor).as_secs_f64();
+        if ratio < factor * slack {
+            return;
+        }
+        seen.push(format!("{ratio:.1}x ({best_small:?} → {best_large:?})"));
+    }
+    panic!(
+        "{what}: input grew {factor}x, cost grew {}; not linear",
+        seen.join(", ")
     );
 }
 
@@ -256,33 +262,24 @@ fn huge_in_lists_compile_and_match_by_hashing() {
 
     // Compiling is linear in the list length.
     let (small_text, large_text) = (list(12_500), list(100_000));
-    let (small, large) = best_of_pair(
-        3,
+    assert_linear(
+        "compile in list",
+        8.0,
+        4.0,
         || drop(compile_ok(&small_text)),
         || drop(compile_ok(&large_text)),
     );
-    assert_near_linear("compile in list", small, large, 8.0, 4.0);
 
     // A lookup costs the same whatever the list length: 100 values vs 100k values.
     let tiny = compile_ok(&list(100));
     let probe_tiny = tiny.event("", "absent", 1);
     let probe_big = big.event("", "absent", 1);
-    let tiny_cost = best_of(5, || {
-        for _ in 0..200 {
-            assert!(!tiny.matches(&probe_tiny));
-        }
-    });
-    let big_cost = best_of(5, || {
-        for _ in 0..200 {
-            assert!(!big.matches(&probe_big));
-        }
-    });
-    assert_near_linear(
+    assert_linear(
         "in-list lookup vs list length",
-        tiny_cost,
-        big_cost,
         1.0,
         20.0,
+        || (0..200).for_each(|_| assert!(!tiny.matches(&probe_tiny))),
+        || (0..200).for_each(|_| assert!(!big.matches(&probe_big))),
     );
 }
 
@@ -328,12 +325,13 @@ fn huge_wildcard_lists_compile_and_match_in_linear_time() {
             compiled.event(&short_miss, "", 1),
             compiled.event(&long_miss, "", 1),
         );
-        let (short, long) = best_of_pair(
-            3,
+        assert_linear(
+            what,
+            8.0,
+            4.0,
             || assert!(!compiled.matches(&short_event)),
             || assert!(!compiled.matches(&long_event)),
         );
-        assert_near_linear(what, short, long, 8.0, 4.0);
     }
 }
 
@@ -358,12 +356,13 @@ fn huge_single_character_wildcard_lists_compile_and_match_in_linear_time() {
         compiled.event(&"ab".repeat(200), "", 1),
         compiled.event(&"ab".repeat(1_600), "", 1),
     );
-    let (short, long) = best_of_pair(
-        3,
+    assert_linear(
+        "single-character wildcards",
+        8.0,
+        4.0,
         || assert!(!compiled.matches(&short_event)),
         || assert!(!compiled.matches(&long_event)),
     );
-    assert_near_linear("single-character wildcards", short, long, 8.0, 4.0);
 }
 
 /// `*a*a*…*b` and similar patterns are matched without backtracking, whatever the value.
@@ -395,12 +394,13 @@ fn pathological_wildcards_match_in_linear_time() {
             compiled.event(&value(16_000), "", 1),
             compiled.event(&value(128_000), "", 1),
         );
-        let (short, long) = best_of_pair(
-            3,
+        assert_linear(
+            what,
+            8.0,
+            4.0,
             || assert!(!compiled.matches(&short_event)),
             || assert!(!compiled.matches(&long_event)),
         );
-        assert_near_linear(what, short, long, 8.0, 4.0);
     }
 }
 
@@ -423,12 +423,13 @@ fn pathological_regexps_match_in_linear_time_or_are_rejected() {
             compiled.event(&"a".repeat(16_000), "", 1),
             compiled.event(&"a".repeat(128_000), "", 1),
         );
-        let (short, long) = best_of_pair(
-            3,
+        assert_linear(
+            pattern,
+            8.0,
+            4.0,
             || assert!(!compiled.matches(&short_event), "{pattern}"),
             || assert!(!compiled.matches(&long_event), "{pattern}"),
         );
-        assert_near_linear(pattern, short, long, 8.0, 4.0);
     }
 }
 
@@ -460,12 +461,13 @@ fn huge_counted_repetitions_are_linear_or_rejected() {
                     compiled.event(&"a".repeat(16_000), "", 1),
                     compiled.event(&"a".repeat(128_000), "", 1),
                 );
-                let (short, long) = best_of_pair(
-                    3,
+                assert_linear(
+                    pattern,
+                    8.0,
+                    4.0,
                     || assert!(!compiled.matches(&short_event), "{pattern}"),
                     || assert!(!compiled.matches(&long_event), "{pattern}"),
                 );
-                assert_near_linear(pattern, short, long, 8.0, 4.0);
             }
         }
     }

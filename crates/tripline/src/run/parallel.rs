@@ -30,7 +30,7 @@ use crate::output::Output;
 
 /// Lines parsed and matched together. Large enough that thread hand-offs are rare, small enough to keep
 /// memory flat (a batch holds its lines and their events).
-pub(super) const BATCH_LINES: usize = 2048;
+pub(super) const BATCH_LINES: usize = 512;
 /// Event time a group must move before its matchers are told (expiring state they no longer need).
 const ADVANCE_EVERY_NS: i64 = 1_000_000_000;
 /// Distinct event locations whose index selection is remembered per group.
