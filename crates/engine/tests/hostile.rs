@@ -195,12 +195,9 @@ fn deepest_and_chain_in_a_sequence() {
     });
 }
 
-/// Engine gap: both `engine::expr::eval::eval` (one ~2.6 KiB frame per arithmetic level in a debug
-/// build) and `engine::expr::compile::Compiler::{value, binary, arith}` (three frames, ~2.7 KiB per
-/// level) overflow a 2 MiB stack at ~780 levels, below the 998 levels the parser accepts. Reported in
-/// notes-for-engine.md; un-ignore once fixed.
+/// Regression: compile and eval once overflowed a 2 MiB stack at ~780 arithmetic levels (debug build),
+/// below the 998 levels the parser accepts; their frames were shrunk.
 #[test]
-#[ignore = "engine gap: compile recursion too deep for a 2 MiB stack in debug builds (notes-for-engine.md)"]
 fn deepest_arithmetic_chain() {
     let _serial = serial();
     check_deepest("arithmetic chain", |n| {
