@@ -36,7 +36,7 @@ pub struct StreamArgs {
     pub max_state: u64,
     /// Live input (stdin) quiet for this long releases every held event, so alerts do not wait for more
     /// input (0 = never)
-    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "250ms", value_parser = parse_duration)]
     pub idle_flush: Duration,
     /// Print a state line (events, live state, held events, evictions, late events, memory) to stderr this
     /// often
