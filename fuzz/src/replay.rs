@@ -60,3 +60,21 @@ pub fn replay(fuzz_dir: &Path, target: &str, body: fn(&[u8])) -> (usize, Vec<Str
     }
     (files.len(), failures)
 }
+
+/// The replay test of one target, for `crates/<name>/tests/fuzz_regressions.rs`: every saved input of
+/// `target` (under `<crate_dir>/../../fuzz`) must run through `body` without a panic, and there must be some.
+pub fn check(crate_dir: &str, target: &str, body: fn(&[u8])) {
+    let fuzz_dir = Path::new(crate_dir).join("../../fuzz");
+    let (count, failures) = replay(&fuzz_dir, target, body);
+    assert!(
+        count > 0,
+        "no seeds found for {target} under {}",
+        fuzz_dir.display()
+    );
+    assert!(
+        failures.is_empty(),
+        "{target}: {} of {count} inputs failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

@@ -11,31 +11,16 @@ mod eql_compile;
 #[path = "../../../fuzz/src/event_ndjson.rs"]
 mod event_ndjson;
 
-fn fuzz_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz")
-}
-
-fn check(target: &str, body: fn(&[u8])) {
-    let (count, failures) = replay::replay(&fuzz_dir(), target, body);
-    assert!(
-        count > 0,
-        "no seeds found for {target} under {}",
-        fuzz_dir().display()
-    );
-    assert!(
-        failures.is_empty(),
-        "{target}: {} of {count} inputs failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-}
-
 #[test]
 fn eql_compile_seeds_and_regressions() {
-    check("eql_compile", eql_compile::run);
+    replay::check(env!("CARGO_MANIFEST_DIR"), "eql_compile", eql_compile::run);
 }
 
 #[test]
 fn event_ndjson_seeds_and_regressions() {
-    check("event_ndjson", event_ndjson::run);
+    replay::check(
+        env!("CARGO_MANIFEST_DIR"),
+        "event_ndjson",
+        event_ndjson::run,
+    );
 }

@@ -8,28 +8,13 @@ mod replay;
 #[path = "../../../fuzz/src/eslogger_line.rs"]
 mod eslogger_line;
 
-fn fuzz_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz")
-}
-
-fn check(target: &str, body: fn(&[u8])) {
-    let (count, failures) = replay::replay(&fuzz_dir(), target, body);
-    assert!(
-        count > 0,
-        "no seeds found for {target} under {}",
-        fuzz_dir().display()
-    );
-    assert!(
-        failures.is_empty(),
-        "{target}: {} of {count} inputs failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-}
-
 #[test]
 fn eslogger_line_seeds_and_regressions() {
-    check("eslogger_line", eslogger_line::run);
+    replay::check(
+        env!("CARGO_MANIFEST_DIR"),
+        "eslogger_line",
+        eslogger_line::run,
+    );
 }
 
 /// Hostile eslogger lines: deep JSON nesting anywhere in a message is an error or a document, never a

@@ -8,28 +8,9 @@ mod replay;
 #[path = "../../../fuzz/src/rule_toml.rs"]
 mod rule_toml;
 
-fn fuzz_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz")
-}
-
-fn check(target: &str, body: fn(&[u8])) {
-    let (count, failures) = replay::replay(&fuzz_dir(), target, body);
-    assert!(
-        count > 0,
-        "no seeds found for {target} under {}",
-        fuzz_dir().display()
-    );
-    assert!(
-        failures.is_empty(),
-        "{target}: {} of {count} inputs failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-}
-
 #[test]
 fn rule_toml_seeds_and_regressions() {
-    check("rule_toml", rule_toml::run);
+    replay::check(env!("CARGO_MANIFEST_DIR"), "rule_toml", rule_toml::run);
 }
 
 /// Hostile rule files: deep TOML nesting and a deeply nested query are errors, not stack overflows,
