@@ -1,10 +1,10 @@
 //! `event_ndjson`: arbitrary text → `FieldTable::parse_event`, as an NDJSON document and wrapped as an
 //! Elasticsearch hit (`{"_index", "_id", "_source": ...}`), with fields registered under nested and
-//! dotted paths of several types.
+//! dotted paths of several types; and the scanner (the fast path) against the serde path on both.
 
 use std::sync::OnceLock;
 
-use engine::event::EventOptions;
+use engine::event::{EventOptions, ScanDeclined};
 use engine::field::FieldTable;
 use engine::schema::Schema;
 
@@ -60,12 +60,31 @@ fn parse_one(table: &FieldTable, text: &str, options: &EventOptions) {
     }
 }
 
-/// Panics when the event reader panics.
+/// The scanner (`parse_event`'s fast path) must extract exactly what the serde path does,
+/// or leave the document to it: as invalid only when serde rejects it too.
+fn fast_matches_plain(table: &FieldTable, text: &str) {
+    let plain = table.extract_fields_plain(text);
+    match table.extract_fields_fast(text) {
+        Ok(fast) => {
+            let same = plain
+                .as_ref()
+                .is_ok_and(|p| format!("{p:?}") == format!("{fast:?}"));
+            assert!(same, "scanner {fast:?} but serde path {plain:?}");
+        }
+        Err(ScanDeclined::Invalid) => {
+            assert!(plain.is_err(), "scanner called a valid document invalid");
+        }
+        Err(ScanDeclined::Unsupported) => {}
+    }
+}
+
+/// Panics when the event reader panics, or its fast path disagrees with the serde path.
 pub fn run(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
     let table = table();
+    fast_matches_plain(table, text);
     for require_timestamp in [true, false] {
         let options = EventOptions { require_timestamp };
         parse_one(table, text, &options);
@@ -73,5 +92,8 @@ pub fn run(data: &[u8]) {
             r#"{{"_index":"logs-endpoint.events.process-default","_id":"x","_source":{text}}}"#
         );
         parse_one(table, &hit, &options);
+        if require_timestamp {
+            fast_matches_plain(table, &hit);
+        }
     }
 }

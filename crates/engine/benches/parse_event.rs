@@ -1,6 +1,8 @@
 //! Event parsing throughput: extracting registered fields with the streaming
 //! parser versus building a full `serde_json::Value` per event.
 
+#![allow(clippy::expect_used, clippy::panic)] // bench fixtures: a broken fixture must abort loudly
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use engine::event::EventOptions;
 use engine::field::FieldTable;
@@ -71,5 +73,136 @@ fn bench_parse(c: &mut Criterion) {
     eprintln!("average event size: {} bytes", bytes / events.len());
 }
 
-criterion_group!(benches, bench_parse);
+/// Realistic lines: `$PARSE_BENCH_EVENTS`, else the whole-process benchmark's cached file,
+/// else 2000 freshly generated ones (`bench/gen_events.py`).
+fn realistic_lines() -> Vec<String> {
+    const CACHED: &str = "/tmp/tripline-bench/events-v1-seed42-n50000.ndjson";
+    let path = std::env::var("PARSE_BENCH_EVENTS").unwrap_or_else(|_| CACHED.to_string());
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(_) => {
+            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench/gen_events.py");
+            let out = std::process::Command::new("python3")
+                .args([script, "--count", "2000", "--seed", "42"])
+                .output()
+                .expect("run bench/gen_events.py");
+            String::from_utf8(out.stdout).expect("generator output is UTF-8")
+        }
+    };
+    text.lines().take(2000).map(str::to_string).collect()
+}
+
+/// Every leaf path (dotted) of the documents.
+fn all_paths(lines: &[String]) -> Vec<String> {
+    fn walk(prefix: &str, v: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    let path = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    walk(&path, v, out);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for item in items {
+                    walk(prefix, item, out);
+                }
+            }
+            _ => {
+                out.insert(prefix.to_string());
+            }
+        }
+    }
+    let mut out = std::collections::BTreeSet::new();
+    for line in lines {
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(line) {
+            walk("", &v, &mut out);
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// The scanner (fast path) against the serde path on realistic lines, with the seed rule's
+/// fields and with every path of the documents registered.
+fn bench_scan(c: &mut Criterion) {
+    let lines = realistic_lines();
+    let bytes: usize = lines.iter().map(String::len).sum();
+    let schema = Schema::ecs();
+    let seed_fields = [
+        "host.id",
+        "host.os.type",
+        "event.type",
+        "file.path",
+        "process.name",
+        "process.args",
+        "data_stream.type",
+        "data_stream.dataset",
+        "data_stream.namespace",
+    ];
+    let mut seed = FieldTable::with_defaults(&schema);
+    for path in seed_fields {
+        seed.register(path, &schema);
+    }
+    let paths = all_paths(&lines);
+    let mut all = FieldTable::with_defaults(&schema);
+    for path in &paths {
+        all.register(path, &schema);
+    }
+    eprintln!(
+        "{} lines, average {} bytes; seed: {} fields, all: {} fields",
+        lines.len(),
+        bytes / lines.len().max(1),
+        seed.len(),
+        all.len()
+    );
+    let opts = EventOptions::default();
+    let mut group = c.benchmark_group("parse_lines");
+    group.throughput(Throughput::Elements(lines.len() as u64));
+    group.sample_size(20);
+    group.measurement_time(std::time::Duration::from_secs(4));
+    for (name, table) in [("seed", &seed), ("all", &all)] {
+        assert!(lines.iter().all(|l| table.extract_fields_fast(l).is_ok()));
+        group.bench_function(format!("fast/{name}"), |b| {
+            b.iter(|| {
+                lines
+                    .iter()
+                    .filter_map(|l| table.extract_fields_fast(l).ok())
+                    .map(|(v, _)| v.len())
+                    .sum::<usize>()
+            })
+        });
+        group.bench_function(format!("plain/{name}"), |b| {
+            b.iter(|| {
+                lines
+                    .iter()
+                    .filter_map(|l| table.extract_fields_plain(l).ok())
+                    .map(|(v, _)| v.len())
+                    .sum::<usize>()
+            })
+        });
+        group.bench_function(format!("parse_event/{name}"), |b| {
+            b.iter(|| {
+                lines
+                    .iter()
+                    .filter_map(|l| table.parse_event(l, &opts).ok())
+                    .map(|e| e.fields().count())
+                    .sum::<usize>()
+            })
+        });
+    }
+    group.bench_function("serde_ignored_any", |b| {
+        b.iter(|| {
+            lines
+                .iter()
+                .filter(|l| serde_json::from_str::<serde::de::IgnoredAny>(l).is_ok())
+                .count()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_parse, bench_scan);
 criterion_main!(benches);

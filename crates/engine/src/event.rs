@@ -11,8 +11,11 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use smallvec::SmallVec;
 
 use crate::field::{FieldId, FieldSpec, FieldTable};
+
+mod scan;
 use crate::schema::FieldType;
 use crate::time;
 use crate::value::{Value, NULL};
@@ -21,15 +24,16 @@ use crate::value::{Value, NULL};
 #[derive(Debug, Clone)]
 pub struct Event {
     /// The original JSON text of the document (or hit).
-    pub raw: Box<str>,
-    /// Registered fields present in the document, sorted by id.
-    slots: Vec<(FieldId, Value)>,
+    pub raw: Arc<str>,
+    /// Registered fields present in the document, sorted by id. Shared: one parse of a line serves
+    /// every rule group (they differ only in which field gives the time), see [`Event::with_time`].
+    slots: Arc<Slots>,
     /// Epoch nanoseconds (milliseconds precision when the field is a `date`).
     pub timestamp: Option<i64>,
     pub tiebreaker: Value,
     /// Arrival number, set by the caller.
     pub seq: u64,
-    index: Option<Box<str>>,
+    index: Option<Arc<str>>,
 }
 
 /// How [`FieldTable::parse_event`] treats a document.
@@ -72,15 +76,12 @@ impl std::error::Error for EventError {}
 impl Event {
     /// The value of a registered field; null when the document lacks it.
     pub fn get(&self, id: FieldId) -> &Value {
-        match self.slots.binary_search_by_key(&id, |(k, _)| *k) {
-            Ok(i) => self.slots.get(i).map_or(&NULL, |(_, v)| v),
-            Err(_) => &NULL,
-        }
+        self.slots.get(id)
     }
 
     /// The fields present, in id order.
     pub fn fields(&self) -> impl Iterator<Item = (FieldId, &Value)> {
-        self.slots.iter().map(|(k, v)| (*k, v))
+        self.slots.entries.iter().map(|(k, v)| (*k, v))
     }
 
     /// The index the event came from: a hit's `_index`, or the document's own `_index`.
@@ -111,7 +112,7 @@ impl Event {
         slots.sort_by_key(|(k, _)| *k);
         Event {
             raw: raw.into(),
-            slots,
+            slots: Arc::new(Slots::new(slots)),
             timestamp,
             tiebreaker,
             seq,
@@ -120,45 +121,132 @@ impl Event {
     }
 }
 
+/// The extracted fields of one document, sorted by id, with a presence bitmap: rules look fields up
+/// many times per event, and most lookups are of fields the document lacks.
+#[derive(Debug, Default)]
+struct Slots {
+    entries: Vec<(FieldId, Value)>,
+    /// Per 64 field ids: which are present, and how many entries precede the word (its rank).
+    /// Empty when `entries` holds an id twice (events built by hand), then looked up by search.
+    words: SmallVec<[(u64, u32); 4]>,
+}
+
+impl Slots {
+    /// `entries` sorted by id.
+    fn new(entries: Vec<(FieldId, Value)>) -> Slots {
+        let mut words: SmallVec<[(u64, u32); 4]> = SmallVec::new();
+        let mut unique = true;
+        for (position, (id, _)) in entries.iter().enumerate() {
+            let (word, bit) = ((id.0 / 64) as usize, id.0 % 64);
+            while words.len() <= word {
+                words.push((0, u32::try_from(position).unwrap_or(u32::MAX)));
+            }
+            if let Some((bits, _)) = words.get_mut(word) {
+                unique &= *bits & (1 << bit) == 0;
+                *bits |= 1 << bit;
+            }
+        }
+        if !unique {
+            words.clear();
+        }
+        Slots { entries, words }
+    }
+
+    fn get(&self, id: FieldId) -> &Value {
+        if self.words.is_empty() {
+            return match self.entries.binary_search_by_key(&id, |(k, _)| *k) {
+                Ok(i) => self.entries.get(i).map_or(&NULL, |(_, v)| v),
+                Err(_) => &NULL,
+            };
+        }
+        let (word, bit) = ((id.0 / 64) as usize, id.0 % 64);
+        let Some(&(bits, rank)) = self.words.get(word) else {
+            return &NULL;
+        };
+        if bits & (1 << bit) == 0 {
+            return &NULL;
+        }
+        let before = (bits & ((1u64 << bit) - 1)).count_ones();
+        self.entries
+            .get((rank + before) as usize)
+            .map_or(&NULL, |(_, v)| v)
+    }
+}
+
+impl Event {
+    /// The same document with another time and tiebreaker (sharing text and fields).
+    pub fn with_time(&self, timestamp: Option<i64>, tiebreaker: Value) -> Event {
+        Event {
+            raw: Arc::clone(&self.raw),
+            slots: Arc::clone(&self.slots),
+            timestamp,
+            tiebreaker,
+            seq: self.seq,
+            index: self.index.clone(),
+        }
+    }
+
+    /// The document without its extracted fields: what results need (text, time, order).
+    pub fn without_fields(&self) -> Event {
+        Event {
+            raw: Arc::clone(&self.raw),
+            slots: Arc::new(Slots::default()),
+            timestamp: self.timestamp,
+            tiebreaker: self.tiebreaker.clone(),
+            seq: self.seq,
+            index: self.index.clone(),
+        }
+    }
+}
+
+/// A field events are ordered by, and how its values become epoch nanoseconds.
+#[derive(Debug, Clone)]
+pub struct TimeField {
+    pub id: FieldId,
+    /// `date` (truncated to milliseconds) rather than `date_nanos`.
+    pub millis: bool,
+    pub format: Option<Arc<time::DateFormat>>,
+}
+
+impl TimeField {
+    /// The event's time: `Ok(None)` when the field is absent; `Err` with the value's text when it
+    /// cannot be read as a time.
+    pub fn nanos(&self, event: &Event) -> Result<Option<i64>, String> {
+        let v = event.get(self.id);
+        if v.is_null() {
+            return Ok(None);
+        }
+        match timestamp_nanos(v, self.format.as_deref(), self.millis) {
+            Some(ns) => Ok(Some(ns)),
+            None => Err(v.to_string()),
+        }
+    }
+}
+
 impl FieldTable {
+    /// The timestamp field of this table as a [`TimeField`].
+    pub fn time_field(&self) -> TimeField {
+        TimeField {
+            id: self.timestamp_field(),
+            millis: self.timestamp_millis(),
+            format: self.timestamp_format_arc(),
+        }
+    }
+
+    /// Parses one JSON document, extracting only the registered fields, without reading its time
+    /// (`timestamp` is `None`, `tiebreaker` null): for callers that order events by several fields.
+    pub fn parse_untimed(&self, text: &str) -> Result<Event, EventError> {
+        self.parse_fields(Arc::from(text))
+    }
+
+    /// [`FieldTable::parse_untimed`] on text the caller already holds shared.
+    pub fn parse_untimed_shared(&self, text: Arc<str>) -> Result<Event, EventError> {
+        self.parse_fields(text)
+    }
+
     /// Parses one JSON document, extracting only the registered fields.
     pub fn parse_event(&self, text: &str, opts: &EventOptions) -> Result<Event, EventError> {
-        let first = text.bytes().position(|b| !b.is_ascii_whitespace());
-        if first.map(|i| text.as_bytes().get(i)) != Some(Some(&b'{')) {
-            let offset = first.unwrap_or(text.len());
-            let (line, column) = line_col(text, offset);
-            return Err(EventError {
-                line,
-                column,
-                message: "expected a JSON object".into(),
-            });
-        }
-        let mut collector = Collector {
-            table: self,
-            values: Vec::new(),
-            index: None,
-        };
-        let mut de = serde_json::Deserializer::from_str(text);
-        let result = RootSeed { c: &mut collector }
-            .deserialize(&mut de)
-            .and_then(|()| de.end());
-        if let Err(e) = result {
-            return Err(EventError {
-                line: e.line().max(1),
-                column: e.column().max(1),
-                message: strip_serde_position(&e.to_string()),
-            });
-        }
-        let index = collector.index.take();
-        let slots = collector.finish();
-        let mut event = Event {
-            raw: text.into(),
-            slots,
-            timestamp: None,
-            tiebreaker: Value::Null,
-            seq: 0,
-            index,
-        };
+        let mut event = self.parse_fields(Arc::from(text))?;
         let ts_value = event.get(self.timestamp_field()).clone();
         event.timestamp = match &ts_value {
             Value::Null => {
@@ -177,7 +265,7 @@ impl FieldTable {
             v => match self.timestamp_nanos(v) {
                 Some(ns) => Some(ns),
                 None => {
-                    let (line, column) = locate_key(text, self.path(self.timestamp_field()));
+                    let (line, column) = locate_key(&event.raw, self.path(self.timestamp_field()));
                     return Err(EventError {
                         line,
                         column,
@@ -194,26 +282,103 @@ impl FieldTable {
         Ok(event)
     }
 
-    /// A timestamp value in epoch nanoseconds, truncated to milliseconds for `date`.
-    fn timestamp_nanos(&self, v: &Value) -> Option<i64> {
-        let custom = self.timestamp_format().and_then(|format| match v.first() {
-            Value::Str(s) => format.parse(s),
-            Value::Int(i) => format.parse(&i.to_string()),
-            _ => None,
-        });
-        let ns = match (custom, v.first()) {
-            (Some(ns), _) => Some(ns),
-            (None, Value::Int(ms)) => time::from_epoch_millis_i64(*ms),
-            (None, Value::Float(ms)) => time::from_epoch_millis_f64(*ms),
-            (None, Value::Str(s)) => time::parse_timestamp_str(s),
-            _ => None,
-        }?;
-        Some(if self.timestamp_millis() {
-            ns.div_euclid(1_000_000) * 1_000_000
-        } else {
-            ns
+    /// [`FieldTable::parse_untimed_shared`] keeping only the fields whose id is set in `only`
+    /// (indexed by id). The whole document is still checked, so a bad line is found all the same:
+    /// for events no rule can match, whose other fields would never be read.
+    pub fn parse_untimed_only(&self, text: Arc<str>, only: &[bool]) -> Result<Event, EventError> {
+        self.parse_fields_with(text, Some(only))
+    }
+
+    fn parse_fields(&self, text: Arc<str>) -> Result<Event, EventError> {
+        self.parse_fields_with(text, None)
+    }
+
+    fn parse_fields_with(
+        &self,
+        text: Arc<str>,
+        only: Option<&[bool]>,
+    ) -> Result<Event, EventError> {
+        let first = text.bytes().position(|b| !b.is_ascii_whitespace());
+        if first.map(|i| text.as_bytes().get(i)) != Some(Some(&b'{')) {
+            let offset = first.unwrap_or(text.len());
+            let (line, column) = line_col(&text, offset);
+            return Err(EventError {
+                line,
+                column,
+                message: "expected a JSON object".into(),
+            });
+        }
+        let mut collector = Collector::new(self);
+        collector.only = only;
+        self.collect_fields(&text, &mut collector)?;
+        let index = collector.index.take();
+        let slots = collector.finish();
+        Ok(Event {
+            raw: text,
+            slots: Arc::new(Slots::new(slots)),
+            timestamp: None,
+            tiebreaker: Value::Null,
+            seq: 0,
+            index: index.map(Arc::from),
         })
     }
+
+    /// Walks the document once, handing every registered field's scalars to `collector`.
+    fn collect_fields(&self, text: &str, collector: &mut Collector<'_>) -> Result<(), EventError> {
+        if scan::collect(text, collector).is_ok() {
+            return Ok(());
+        }
+        // Invalid, or something the scanner leaves to serde_json: the serde path decides,
+        // from scratch, and gives the error with its position.
+        collector.values.clear();
+        collector.index = None;
+        self.collect_fields_serde(text, collector)
+    }
+
+    /// [`FieldTable::collect_fields`] through serde_json only (the reference the scanner
+    /// is tested against).
+    fn collect_fields_serde(
+        &self,
+        text: &str,
+        collector: &mut Collector<'_>,
+    ) -> Result<(), EventError> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let result = RootSeed { c: collector }
+            .deserialize(&mut de)
+            .and_then(|()| de.end());
+        result.map_err(|e| EventError {
+            line: e.line().max(1),
+            column: e.column().max(1),
+            message: strip_serde_position(&e.to_string()),
+        })
+    }
+
+    /// A timestamp value in epoch nanoseconds, truncated to milliseconds for `date`.
+    fn timestamp_nanos(&self, v: &Value) -> Option<i64> {
+        timestamp_nanos(v, self.timestamp_format(), self.timestamp_millis())
+    }
+}
+
+/// A timestamp value in epoch nanoseconds (custom `format` first), truncated to milliseconds when
+/// `millis` (a `date` field).
+fn timestamp_nanos(v: &Value, format: Option<&time::DateFormat>, millis: bool) -> Option<i64> {
+    let custom = format.and_then(|format| match v.first() {
+        Value::Str(s) => format.parse(s),
+        Value::Int(i) => format.parse(&i.to_string()),
+        _ => None,
+    });
+    let ns = match (custom, v.first()) {
+        (Some(ns), _) => Some(ns),
+        (None, Value::Int(ms)) => time::from_epoch_millis_i64(*ms),
+        (None, Value::Float(ms)) => time::from_epoch_millis_f64(*ms),
+        (None, Value::Str(s)) => time::parse_timestamp_str(s),
+        _ => None,
+    }?;
+    Some(if millis {
+        ns.div_euclid(1_000_000) * 1_000_000
+    } else {
+        ns
+    })
 }
 
 fn strip_serde_position(msg: &str) -> String {
@@ -253,6 +418,8 @@ struct Collector<'t> {
     table: &'t FieldTable,
     values: Vec<(FieldId, Value)>,
     index: Option<Box<str>>,
+    /// When set, only these fields (indexed by id) are kept: the document is still read whole.
+    only: Option<&'t [bool]>,
 }
 
 enum Scalar<'a> {
@@ -263,8 +430,24 @@ enum Scalar<'a> {
     Str(&'a str),
 }
 
-impl Collector<'_> {
+impl<'t> Collector<'t> {
+    fn new(table: &'t FieldTable) -> Self {
+        Collector {
+            table,
+            // Room for one value per registered field (up to a typical rule set's): no
+            // growth reallocations in the usual case.
+            values: Vec::with_capacity(table.len().min(32)),
+            index: None,
+            only: None,
+        }
+    }
+
     fn push(&mut self, id: FieldId, scalar: Scalar<'_>) {
+        if let Some(only) = self.only {
+            if !only.get(id.0 as usize).copied().unwrap_or(false) {
+                return;
+            }
+        }
         let Some(spec) = self.table.spec(id) else {
             return;
         };
@@ -281,26 +464,57 @@ impl Collector<'_> {
 
     /// Groups repeated fields into lists; drops nulls (Elasticsearch does not index them).
     fn finish(mut self) -> Vec<(FieldId, Value)> {
-        self.values.retain(|(_, v)| !v.is_null());
-        if self.values.len() <= 1 {
-            return self.values;
+        let values = &mut self.values;
+        values.retain(|(_, v)| !v.is_null());
+        // Stable: repeated fields keep document order.
+        values.sort_by_key(|(k, _)| *k);
+        if values
+            .windows(2)
+            .any(|w| w.first().map(|x| x.0) == w.last().map(|x| x.0))
+        {
+            merge_runs(values);
         }
-        self.values.sort_by_key(|(k, _)| *k);
-        let mut out: Vec<(FieldId, Value)> = Vec::with_capacity(self.values.len());
-        for (id, v) in self.values {
-            match out.last_mut() {
-                Some((last_id, last)) if *last_id == id => match last {
-                    Value::List(items) => items.push(v),
-                    _ => {
-                        let first = std::mem::take(last);
-                        *last = Value::List(vec![first, v]);
-                    }
-                },
-                _ => out.push((id, v)),
+        // Events are kept (sequences, samples): give back the room of a sparse document.
+        if values.capacity() > 2 * values.len() + 4 {
+            values.shrink_to_fit();
+        }
+        self.values
+    }
+}
+
+/// Merges each run of one id (sorted) into one value, in place: the first value, or a
+/// list of them all (extending the first if it is a list already).
+fn merge_runs(values: &mut Vec<(FieldId, Value)>) {
+    let mut kept = 0;
+    let mut read = 0;
+    while let Some(&(id, _)) = values.get(read) {
+        let run = values
+            .get(read..)
+            .map_or(1, |rest| rest.iter().take_while(|(k, _)| *k == id).count());
+        let mut items = values
+            .get_mut(read..read + run)
+            .into_iter()
+            .flatten()
+            .map(|(_, v)| std::mem::take(v));
+        let mut merged = items.next().unwrap_or_default();
+        for v in items {
+            match &mut merged {
+                Value::List(list) => list.push(v),
+                _ => {
+                    let mut list = Vec::with_capacity(run);
+                    list.push(std::mem::take(&mut merged));
+                    list.push(v);
+                    merged = Value::List(list);
+                }
             }
         }
-        out
+        if let Some(slot) = values.get_mut(kept) {
+            *slot = (id, merged);
+        }
+        kept += 1;
+        read += run;
     }
+    values.truncate(kept);
 }
 
 /// A date field's value in one canonical form, whatever format the document used:
@@ -482,7 +696,43 @@ impl<'de> Visitor<'de> for RootSeed<'_, '_> {
     }
 }
 
+/// The fields one path extracted from a document: `(values in id order, index)`.
+#[doc(hidden)]
+pub type Extracted = (Vec<(FieldId, Value)>, Option<Box<str>>);
+
+/// Why the scanner left a document to the serde path.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanDeclined {
+    /// Invalid: the serde path must reject it too.
+    Invalid,
+    /// Not handled by the scanner (a root `_index` that is not a string).
+    Unsupported,
+}
+
 impl FieldTable {
+    /// Test hook: the fields the scanner extracts, or why it leaves the document to the
+    /// serde path.
+    #[doc(hidden)]
+    pub fn extract_fields_fast(&self, text: &str) -> Result<Extracted, ScanDeclined> {
+        let mut c = Collector::new(self);
+        scan::collect(text, &mut c).map_err(|bail| match bail {
+            scan::Bail::Invalid => ScanDeclined::Invalid,
+            scan::Bail::Unsupported => ScanDeclined::Unsupported,
+        })?;
+        let index = c.index.take();
+        Ok((c.finish(), index))
+    }
+
+    /// Test hook: the fields the serde path extracts (the reference for the scanner).
+    #[doc(hidden)]
+    pub fn extract_fields_plain(&self, text: &str) -> Result<Extracted, EventError> {
+        let mut c = Collector::new(self);
+        self.collect_fields_serde(text, &mut c)?;
+        let index = c.index.take();
+        Ok((c.finish(), index))
+    }
+
     fn child(&self, node: u32, segment: &str) -> Option<u32> {
         self.trie.get(node as usize)?.children.get(segment).copied()
     }
@@ -752,5 +1002,32 @@ mod tests {
         let (t, ids) = table(&["a.b"]);
         let e = t.parse_event(r#"{"\u0061": {"b": "x"}}"#, &OPTS).unwrap();
         assert_eq!(e.get(ids[0]), &Value::str("x"));
+    }
+
+    #[test]
+    fn slot_lookup_by_bitmap_agrees_with_search() {
+        // Ids spread over several 64-id words, some words empty, first and last bits of a word.
+        let ids: Vec<u32> = vec![0, 1, 63, 64, 65, 127, 200, 255, 256, 300, 511];
+        let entries: Vec<(FieldId, Value)> = ids
+            .iter()
+            .map(|&i| (FieldId(i), Value::Int(i64::from(i))))
+            .collect();
+        let slots = Slots::new(entries.clone());
+        assert!(!slots.words.is_empty());
+        for probe in 0..600u32 {
+            let expected = entries
+                .iter()
+                .find(|(k, _)| k.0 == probe)
+                .map_or(&NULL, |(_, v)| v);
+            assert_eq!(slots.get(FieldId(probe)), expected, "id {probe}");
+        }
+        // A repeated id (hand-built events) falls back to searching.
+        let repeated = Slots::new(vec![
+            (FieldId(3), Value::Int(1)),
+            (FieldId(3), Value::Int(2)),
+        ]);
+        assert!(repeated.words.is_empty());
+        assert!(!repeated.get(FieldId(3)).is_null());
+        assert!(Slots::default().get(FieldId(0)).is_null());
     }
 }

@@ -30,6 +30,116 @@ pub struct FieldSpec {
 pub(crate) struct TrieNode {
     pub(crate) children: AHashMap<Box<str>, u32>,
     pub(crate) field: Option<FieldId>,
+    /// The same children, for the event scanner (`crate::event::scan`).
+    pub(crate) index: ChildIndex,
+}
+
+/// Child lookup for the event scanner. Most keys of a document match no child, so a
+/// bitmap of the children's first bytes rejects them before anything else; the rest
+/// go through a small open-addressing table keyed on the length and first eight bytes,
+/// which the scanner reads straight from the document (no hashing of the whole key).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ChildIndex {
+    /// Bit `b` set: some child's name starts with byte `b`.
+    first: [u64; 4],
+    /// Some child has the empty name (a path like `a..b`).
+    empty: bool,
+    entries: Vec<ChildEntry>,
+    /// Index + 1 into `entries` (0: free); the length is a power of two.
+    slots: Box<[u32]>,
+}
+
+#[derive(Debug, Clone)]
+struct ChildEntry {
+    /// The first (up to) eight bytes of the name, little-endian, zero-padded.
+    head: u64,
+    name: Box<[u8]>,
+    node: u32,
+}
+
+impl ChildIndex {
+    fn insert(&mut self, name: &str, node: u32) {
+        let bytes = name.as_bytes();
+        match bytes.first() {
+            Some(&b) => {
+                if let Some(word) = self.first.get_mut(usize::from(b >> 6)) {
+                    *word |= 1 << (b & 63);
+                }
+            }
+            None => self.empty = true,
+        }
+        self.entries.push(ChildEntry {
+            head: segment_head(bytes),
+            name: Box::from(bytes),
+            node,
+        });
+        let len = (self.entries.len() * 2).next_power_of_two();
+        let mut slots = vec![0u32; len].into_boxed_slice();
+        for (i, entry) in self.entries.iter().enumerate() {
+            let mut at = slot_of(entry.head, entry.name.len()) & (len - 1);
+            while slots.get(at).is_some_and(|s| *s != 0) {
+                at = (at + 1) & (len - 1);
+            }
+            if let Some(slot) = slots.get_mut(at) {
+                *slot = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            }
+        }
+        self.slots = slots;
+    }
+
+    /// Whether a (possibly dotted) key whose first byte is `first` (`None`: empty) can
+    /// match a child.
+    #[inline]
+    pub(crate) fn may_match(&self, first: Option<u8>) -> bool {
+        match first {
+            None | Some(b'.') => self.empty,
+            Some(b) => self
+                .first
+                .get(usize::from(b >> 6))
+                .is_some_and(|word| word & (1 << (b & 63)) != 0),
+        }
+    }
+
+    /// The child named exactly `segment`, whose [`segment_head`] is `head`.
+    #[inline]
+    pub(crate) fn get(&self, segment: &[u8], head: u64) -> Option<u32> {
+        let mask = self.slots.len().checked_sub(1)?;
+        let mut at = slot_of(head, segment.len()) & mask;
+        loop {
+            let slot = *self.slots.get(at)?;
+            let entry = self.entries.get(slot.checked_sub(1)? as usize)?;
+            if entry.head == head
+                && entry.name.len() == segment.len()
+                && (segment.len() <= 8 || entry.name.get(8..) == segment.get(8..))
+            {
+                return Some(entry.node);
+            }
+            at = (at + 1) & mask;
+        }
+    }
+}
+
+/// The first (up to) eight bytes of a path segment as a little-endian word, zero-padded.
+#[inline]
+pub(crate) fn segment_head(s: &[u8]) -> u64 {
+    match s.first_chunk::<8>() {
+        Some(chunk) => u64::from_le_bytes(*chunk),
+        None => {
+            let mut buf = [0u8; 8];
+            for (d, b) in buf.iter_mut().zip(s) {
+                *d = *b;
+            }
+            u64::from_le_bytes(buf)
+        }
+    }
+}
+
+#[inline]
+fn slot_of(head: u64, len: usize) -> usize {
+    (head
+        .wrapping_add(len as u64)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        >> 40) as usize
 }
 
 /// Path → [`FieldId`] registry, shared by all plans of one run.
@@ -107,10 +217,16 @@ impl FieldTable {
         for segment in spec.path.split('.') {
             let next_index = self.trie.len();
             let child = match self.trie.get_mut(node) {
-                Some(n) => *n
-                    .children
-                    .entry(Box::from(segment))
-                    .or_insert(next_index as u32),
+                Some(n) => {
+                    let child = *n
+                        .children
+                        .entry(Box::from(segment))
+                        .or_insert(next_index as u32);
+                    if child as usize == next_index {
+                        n.index.insert(segment, child);
+                    }
+                    child
+                }
                 None => break,
             };
             if child as usize == next_index {
@@ -164,6 +280,35 @@ impl FieldTable {
     /// Whether timestamps are truncated to milliseconds (`date`) or kept in nanoseconds.
     pub fn timestamp_millis(&self) -> bool {
         self.timestamp_millis
+    }
+
+    pub(crate) fn timestamp_format_arc(&self) -> Option<Arc<DateFormat>> {
+        self.timestamp_format.clone()
+    }
+
+    /// Makes `path` the field `<category> where` conditions compiled from now on test (rules that
+    /// override `event_category_override` share one table with the others).
+    pub fn set_category_field(&mut self, path: &str, schema: &Schema) {
+        self.category = self.register(path, schema);
+    }
+
+    /// A field events are ordered by: registered (when it is not yet) and read as `schema` types it
+    /// (`date` → milliseconds, `date_nanos` → nanoseconds, its mapping `format`).
+    pub fn register_time_field(&mut self, path: &str, schema: &Schema) -> crate::event::TimeField {
+        let resolved = schema.lookup(path);
+        let millis = !matches!(resolved.ty, FieldType::DateNanos | FieldType::Unknown);
+        let format = resolved.date_format.clone();
+        let id = match self.by_path.get(&resolved.source_path) {
+            Some(id) => *id,
+            // Registered untyped, like the table's own timestamp, so that its raw form survives.
+            None => self.register_spec(FieldSpec {
+                path: resolved.source_path,
+                ty: FieldType::Unknown,
+                null_value: None,
+                date_format: None,
+            }),
+        };
+        crate::event::TimeField { id, millis, format }
     }
 
     /// The timestamp field's mapping `format`, if it names one.

@@ -12,6 +12,7 @@ pub mod event;
 pub mod expr;
 pub mod field;
 pub mod plan;
+pub mod prefilter;
 pub mod query;
 pub mod runtime;
 pub mod schema;

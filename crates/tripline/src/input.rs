@@ -245,6 +245,24 @@ fn read_records(
     let mut line: Vec<u8> = Vec::with_capacity(4096);
     let mut number: u64 = 0;
     loop {
+        // Fast path: a line that lies whole in the reader's buffer is handed on without a copy.
+        let buf = match reader.fill_buf() {
+            Err(error) if error.kind() == io::ErrorKind::TimedOut => {
+                sink(&idle_position(number), Record::Idle)?;
+                continue;
+            }
+            other => other.with_context(|| format!("cannot read {name} after line {number}"))?,
+        };
+        if buf.is_empty() {
+            return Ok(());
+        }
+        if let Some(end) = memchr::memchr(b'\n', buf) {
+            number += 1;
+            let whole = buf.get(..end).unwrap_or_default();
+            one_line(&name, number, whole, mapper, sink)?;
+            reader.consume(end + 1);
+            continue;
+        }
         line.clear();
         // A quiet live input times out mid-line; what was read stays in `line`.
         loop {
@@ -262,30 +280,39 @@ fn read_records(
             return Ok(());
         }
         number += 1;
-        let position = Position {
-            source: name.clone(),
-            line: number,
-            in_array: false,
-        };
-        let text = match std::str::from_utf8(&line) {
-            Ok(text) => text.trim_end_matches(['\n', '\r']),
-            Err(error) => {
-                sink(
-                    &position,
-                    Record::Bad(format!(
-                        "not valid UTF-8 at byte {}",
-                        error.valid_up_to() + 1
-                    )),
-                )?;
-                continue;
-            }
-        };
-        if text.trim().is_empty() {
-            sink(&position, Record::Blank)?;
-            continue;
-        }
-        emit_mapped(&position, text, mapper, sink)?;
+        one_line(&name, number, &line, mapper, sink)?;
     }
+}
+
+/// One NDJSON line (with or without its `\n`): a document, a blank line, or a bad record.
+fn one_line(
+    name: &Arc<str>,
+    number: u64,
+    bytes: &[u8],
+    mapper: &mut dyn RecordMapper,
+    sink: &mut dyn FnMut(&Position, Record<'_>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let position = Position {
+        source: name.clone(),
+        line: number,
+        in_array: false,
+    };
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text.trim_end_matches(['\n', '\r']),
+        Err(error) => {
+            return sink(
+                &position,
+                Record::Bad(format!(
+                    "not valid UTF-8 at byte {}",
+                    error.valid_up_to() + 1
+                )),
+            );
+        }
+    };
+    if text.trim().is_empty() {
+        return sink(&position, Record::Blank);
+    }
+    emit_mapped(&position, text, mapper, sink)
 }
 
 fn emit_mapped(

@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use engine::event::{Event, EventOptions};
+use engine::event::{Event, TimeField};
 use engine::field::{FieldId, FieldTable};
 use engine::runtime::stream::StreamMatcher;
 use engine::runtime::Match;
@@ -40,68 +40,88 @@ struct GroupKey {
     category_field: String,
 }
 
-/// Rules that parse events the same way.
+/// Rules that order events the same way (timestamp, fallback, tiebreaker, category field). All groups
+/// share one field table, so a line is parsed once for every rule; a group only reads its own time.
 struct Group {
-    fields: FieldTable,
-    options: EventOptions,
+    fields: Arc<FieldTable>,
+    time: TimeField,
     /// `@timestamp`, read when the group's timestamp override is absent from an event (Kibana's fallback).
-    fallback_timestamp: Option<FieldId>,
+    fallback_timestamp: Option<TimeField>,
+    tiebreaker: Option<FieldId>,
     data_stream: [FieldId; 3],
     rules: Vec<usize>,
+    /// Positions in `rules` of the sequence and sample rules: only they hold state that time expires.
+    stateful: Vec<usize>,
+    /// Run-wide (the same in every group): lines no rule can match are read for their time only.
+    prefilter: Option<Arc<engine::prefilter::Prefilter>>,
+    /// Per field id: the fields every group's time needs (what such lines are read for).
+    time_fields: Arc<[bool]>,
 }
 
 impl Group {
-    fn new(rule: &Rule, schema: &Schema, fallback: bool) -> Group {
-        let mut fields = rule.field_table(schema);
+    /// Registers the group's fields in the run's shared table (`fields`, filled in once every rule is
+    /// compiled).
+    fn new(rule: &Rule, schema: &Schema, fallback: bool, table: &mut FieldTable) -> Group {
+        let time = table.register_time_field(rule.timestamp_field(), schema);
         let data_stream = [
-            fields.register("data_stream.type", schema),
-            fields.register("data_stream.dataset", schema),
-            fields.register("data_stream.namespace", schema),
+            table.register("data_stream.type", schema),
+            table.register("data_stream.dataset", schema),
+            table.register("data_stream.namespace", schema),
         ];
-        let fallback_timestamp = fallback.then(|| fields.register("@timestamp", schema));
+        let fallback_timestamp = fallback.then(|| table.register_time_field("@timestamp", schema));
+        // Stages test their category field themselves (dispatch reads it from their predicates).
+        table.register(rule.category_field(), schema);
         Group {
-            fields,
-            options: EventOptions {
-                require_timestamp: !fallback,
-            },
+            fields: Arc::new(FieldTable::with_defaults(&Schema::empty())),
+            time,
             fallback_timestamp,
+            tiebreaker: rule
+                .tiebreaker_field
+                .as_deref()
+                .map(|path| table.register(path, schema)),
             data_stream,
             rules: Vec::new(),
+            stateful: Vec::new(),
+            prefilter: None,
+            time_fields: Arc::from(Vec::new()),
         }
     }
 
-    fn parse(&self, text: &str) -> Result<Event, String> {
-        let mut event = self
-            .fields
-            .parse_event(text, &self.options)
-            .map_err(|error| error.message)?;
-        if event.timestamp.is_none() {
-            let Some(fallback) = self.fallback_timestamp else {
-                return Err("missing timestamp".to_string());
-            };
-            let value = event.get(fallback).first().clone();
-            let nanos = match &value {
-                Value::Int(ms) => engine::time::from_epoch_millis_i64(*ms),
-                Value::Float(ms) => engine::time::from_epoch_millis_f64(*ms),
-                Value::Str(text) => engine::time::parse_timestamp_str(text),
-                Value::Null => {
-                    return Err(format!(
-                        "missing timestamp: neither `{}` nor `@timestamp` is present",
-                        self.fields.path(self.fields.timestamp_field())
+    /// The line's event as this group orders it, or why it cannot be ordered (a bad line).
+    fn timed(&self, event: &Event) -> Result<Event, String> {
+        let path = self.fields.path(self.time.id);
+        let timestamp = match self.time.nanos(event) {
+            Ok(Some(ns)) => ns,
+            Err(value) => {
+                return Err(format!(
+                    "invalid timestamp `{value}`: expected ISO 8601 or epoch milliseconds"
+                ))
+            }
+            Ok(None) => {
+                let Some(fallback) = &self.fallback_timestamp else {
+                    return Err(format!("missing timestamp field `{path}`"));
+                };
+                match fallback.nanos(event) {
+                    // Kibana's fallback reads `@timestamp` as a `date`: milliseconds.
+                    Ok(Some(ns)) => ns.div_euclid(1_000_000) * 1_000_000,
+                    Ok(None) => {
+                        return Err(format!(
+                            "missing timestamp: neither `{path}` nor `@timestamp` is present"
+                        ))
+                    }
+                    Err(value) => {
+                        return Err(format!(
+                        "invalid timestamp `{value}` in `@timestamp`: expected ISO 8601 or epoch \
+                             milliseconds"
                     ))
-                }
-                _ => None,
-            };
-            match nanos {
-                Some(ns) => event.timestamp = Some(ns.div_euclid(1_000_000) * 1_000_000),
-                None => {
-                    return Err(format!(
-                        "invalid timestamp `{value}` in `@timestamp`: expected ISO 8601 or epoch milliseconds"
-                    ))
+                    }
                 }
             }
-        }
-        Ok(event)
+        };
+        let tiebreaker = self
+            .tiebreaker
+            .map_or(Value::Null, |id| event.get(id).clone());
+        Ok(event.with_time(Some(timestamp), tiebreaker))
     }
 }
 
@@ -166,10 +186,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         None => &mut passthrough,
     };
     let plain = args.no_dispatch;
-    let mut routers: Vec<parallel::Router> = groups
-        .iter()
-        .map(|group| parallel::Router::new(group, &live, plain))
-        .collect();
+    let mut routers = parallel::Router::for_groups(&groups, &live, plain);
     // Live input (stdin) is matched line by line so that alerts come out as events arrive.
     let live_input = inputs.reads_stdin();
     let threads = match args.threads {
@@ -262,6 +279,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     }
     let dispatch_stats = std::env::var_os("TRIPLINE_DISPATCH_STATS").is_some();
     if dispatch_stats {
+        match groups.first().and_then(|g| g.prefilter.as_ref()) {
+            Some(prefilter) => eprintln!("prefilter: {} literals", prefilter.len()),
+            None => eprintln!("prefilter: none (some stage has no literal condition)"),
+        }
         for (group, router) in groups.iter().zip(&routers) {
             eprintln!("{}", router.stats_line(group));
         }
@@ -329,6 +350,7 @@ fn load_rules(
     schema: &Schema,
 ) -> anyhow::Result<(Vec<Group>, Vec<LiveRule>, RuleSummary)> {
     let mut groups: Vec<Group> = Vec::new();
+    let mut table: Option<FieldTable> = None;
     let mut by_key: HashMap<GroupKey, usize> = HashMap::new();
     let mut live: Vec<LiveRule> = Vec::new();
     let mut summary = RuleSummary::default();
@@ -363,15 +385,20 @@ fn load_rules(
             tiebreaker_field: rule.tiebreaker_field.clone(),
             category_field: rule.category_field().to_string(),
         };
+        let table = table.get_or_insert_with(|| rule.field_table(schema));
         let group_index = *by_key.entry(key).or_insert_with(|| {
-            groups.push(Group::new(&rule, schema, fallback));
+            groups.push(Group::new(&rule, schema, fallback, table));
             groups.len() - 1
         });
         let Some(group) = groups.get_mut(group_index) else {
             continue;
         };
-        match rule.compile(schema, &mut group.fields) {
+        table.set_category_field(rule.category_field(), schema);
+        match rule.compile(schema, table) {
             Ok(plan) => {
+                if plan.is_sequence() || plan.is_sample() {
+                    group.stateful.push(group.rules.len());
+                }
                 group.rules.push(live.len());
                 live.push(LiveRule {
                     matcher: StreamMatcher::new(
@@ -402,6 +429,27 @@ fn load_rules(
             ),
         }
         .into());
+    }
+    if let Some(table) = table {
+        let plans: Vec<&engine::Plan> = live.iter().map(|r| r.matcher.plan().as_ref()).collect();
+        let prefilter = engine::prefilter::Prefilter::new(&plans, &table)
+            .filter(|_| std::env::var_os("TRIPLINE_NO_PREFILTER").is_none())
+            .map(Arc::new);
+        let mut time_fields = vec![false; table.len()];
+        for group in &groups {
+            for time in std::iter::once(&group.time).chain(&group.fallback_timestamp) {
+                if let Some(slot) = time_fields.get_mut(time.id.0 as usize) {
+                    *slot = true;
+                }
+            }
+        }
+        let time_fields: Arc<[bool]> = Arc::from(time_fields);
+        let shared = Arc::new(table);
+        for group in &mut groups {
+            group.fields = Arc::clone(&shared);
+            group.prefilter = prefilter.clone();
+            group.time_fields = Arc::clone(&time_fields);
+        }
     }
     Ok((groups, live, summary))
 }

@@ -15,7 +15,7 @@ fn repo() -> PathBuf {
 
 /// Real event samples (shared telemetry and the repository's examples), repeated `copies` times with
 /// increasing timestamps so that sequences span copies and batches hold more than one thread's share.
-fn events_file(copies: usize) -> PathBuf {
+fn events_file(copies: usize, tag: &str) -> PathBuf {
     let mut sources: Vec<PathBuf> = vec![repo().join("examples/events/macos-launchdaemon.ndjson")];
     let telemetry = repo().join("../shared/telemetry");
     for name in [
@@ -63,20 +63,30 @@ fn events_file(copies: usize) -> PathBuf {
             out.push('\n');
         }
     }
-    let path =
-        std::env::temp_dir().join(format!("tripline-dispatch-{}.ndjson", std::process::id()));
+    let path = std::env::temp_dir().join(format!(
+        "tripline-dispatch-{tag}-{}.ndjson",
+        std::process::id()
+    ));
     std::fs::write(&path, out).unwrap();
     path
 }
 
 fn run(extra: &[&str], events: &Path) -> (String, String) {
     let corpus = repo().join("../shared/corpus/detection-rules");
-    let out = Command::new(env!("CARGO_BIN_EXE_tripline"))
-        .arg("run")
-        .arg("--rules")
-        .arg(corpus.join("rules"))
-        .arg("--rules")
-        .arg(corpus.join("rules_building_block"))
+    run_rules(
+        &[corpus.join("rules"), corpus.join("rules_building_block")],
+        extra,
+        events,
+    )
+}
+
+fn run_rules(rules: &[PathBuf], extra: &[&str], events: &Path) -> (String, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tripline"));
+    command.arg("run");
+    for dir in rules {
+        command.arg("--rules").arg(dir);
+    }
+    let out = command
         .args(extra)
         .arg(events)
         .stdin(Stdio::null())
@@ -96,7 +106,7 @@ fn dispatch_and_threads_give_the_plain_paths_alerts() {
     if !corpus.is_dir() {
         panic!("the shared corpus is expected at {}", corpus.display());
     }
-    let events = events_file(4);
+    let events = events_file(4, "corpus");
     let (plain, plain_summary) = run(&["--no-dispatch", "--threads", "1"], &events);
     let (fast, fast_summary) = run(&["--threads", "1"], &events);
     let (threaded, threaded_summary) = run(&["--threads", "2"], &events);
@@ -131,4 +141,39 @@ fn dispatch_and_threads_give_the_plain_paths_alerts() {
     };
     assert_eq!(strip(&plain_summary), strip(&fast_summary));
     assert_eq!(strip(&plain_summary), strip(&threaded_summary));
+}
+
+/// The literal prefilter (active for the seed rule: every stage tests constants) reads lines no rule
+/// can match for their time only; alerts, counts and bad lines stay those of the plain path.
+#[test]
+fn literal_prefilter_gives_the_plain_paths_alerts_and_counts() {
+    let events = events_file(3, "prefilter");
+    let mut text = std::fs::read_to_string(&events).unwrap();
+    // Bad lines without any of the rule's literals must still be found and counted.
+    text.push_str("{\"@timestamp\":\"2026-01-01T05:00:00.000Z\",\"process\":{\"name\":\"bash\"}\n");
+    text.push_str("{\"@timestamp\":\"not a time\",\"process\":{\"name\":\"bash\"}}\n");
+    text.push_str("{\"process\":{\"name\":\"bash\"}}\n");
+    std::fs::write(&events, text).unwrap();
+    let rules = [repo().join("examples/rules")];
+    let (plain, plain_summary) = run_rules(&rules, &["--no-dispatch", "--threads", "1"], &events);
+    let (fast, fast_summary) = run_rules(&rules, &["--threads", "1"], &events);
+    std::fs::remove_file(&events).ok();
+    assert!(
+        plain.lines().count() >= 3,
+        "no alerts to compare\n{plain_summary}"
+    );
+    assert!(
+        plain == fast,
+        "the prefilter changed the alerts\n{fast_summary}"
+    );
+    assert!(plain_summary.contains(" 3 bad lines"), "{plain_summary}");
+    // The totals line up to the alert count (timings differ).
+    let counts = |s: &str| {
+        s.lines()
+            .next()
+            .and_then(|l| l.split(" alerts,").next())
+            .map(str::to_string)
+    };
+    assert_eq!(counts(&plain_summary), counts(&fast_summary));
+    assert!(fast_summary.contains(" 3 bad lines"), "{fast_summary}");
 }

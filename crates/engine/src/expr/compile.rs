@@ -6,6 +6,7 @@ use std::sync::Arc;
 use eql::ast::{self, BinaryOp, ExprKind, Literal, MatchOp};
 use eql::{Code, Diagnostic};
 
+use super::prog::Prog;
 use super::wildcard::{Pattern, StringMatcher};
 use super::{ArithOp, CmpKind, CmpOp, CompiledExpr, Func, InSet, Node, NodeId, StagePredicate};
 use crate::event::{canonical_ip, Event};
@@ -146,6 +147,7 @@ pub fn use_as_sample_key(key: &mut CompiledExpr, table: &FieldTable) {
         nanos,
     });
     key.root = u32::try_from(key.nodes.len() - 1).unwrap_or(u32::MAX);
+    key.prog = Prog::build(key);
 }
 
 /// Compiles `<category> where <condition>` into a stage predicate.
@@ -183,11 +185,14 @@ impl<'s, 't> Compiler<'s, 't> {
         }
         self.fields.sort();
         self.fields.dedup();
-        Ok(CompiledExpr {
+        let mut compiled = CompiledExpr {
             nodes: self.nodes,
             root,
             fields: self.fields,
-        })
+            prog: Prog::node(root),
+        };
+        compiled.prog = Prog::build(&compiled);
+        Ok(compiled)
     }
 
     fn push(&mut self, node: Node) -> NodeId {
@@ -304,6 +309,7 @@ impl<'s, 't> Compiler<'s, 't> {
             nodes,
             root,
             fields: Vec::new(),
+            prog: Prog::node(root),
         };
         let empty = Event::from_parts("", Vec::new(), None, Value::Null, 0);
         Some(compiled.eval(&empty))

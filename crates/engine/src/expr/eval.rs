@@ -6,7 +6,7 @@ use std::cmp::Ordering;
 use smallvec::SmallVec;
 
 use super::functions::{self, compare_ips, compare_versions};
-use super::wildcard::StringMatcher;
+use super::wildcard::{with_ascii_lowercase, StringMatcher};
 use super::{ArithOp, CmpKind, CmpOp, CompiledExpr, Func, InSet, Node, NodeId};
 use crate::event::Event;
 use crate::field::FieldId;
@@ -15,7 +15,7 @@ use crate::value::{Value, NULL};
 
 /// Upper bound on value combinations tried for one leaf (several multi-valued
 /// fields in one expression multiply); beyond it the leaf does not match.
-const MAX_COMBINATIONS: usize = 1 << 16;
+pub(crate) const MAX_COMBINATIONS: usize = 1 << 16;
 
 fn node(expr: &CompiledExpr, id: NodeId) -> Option<&Node> {
     expr.nodes.get(id as usize)
@@ -260,7 +260,7 @@ fn arith_node<'a>(
     functions::arith(op, &l, &r)
 }
 
-fn match_node(l: &Value, matcher: &StringMatcher) -> Value {
+pub(crate) fn match_node(l: &Value, matcher: &StringMatcher) -> Value {
     match l {
         Value::Null => Value::Null,
         Value::Str(s) => Value::Bool(matcher.is_match(s)),
@@ -317,7 +317,11 @@ fn date_cmp<'a>(
     lo: i64,
     hi: i64,
 ) -> Value {
-    let Some(v) = date_nanos(&eval(expr, lhs, env)) else {
+    date_cmp_value(&eval(expr, lhs, env), op, lo, hi)
+}
+
+pub(crate) fn date_cmp_value(v: &Value, op: CmpOp, lo: i64, hi: i64) -> Value {
+    let Some(v) = date_nanos(v) else {
         return Value::Null;
     };
     let within = lo <= v && v <= hi;
@@ -339,7 +343,11 @@ fn date_in<'a>(
     ranges: &[(i64, i64)],
     has_null: bool,
 ) -> Value {
-    let Some(v) = date_nanos(&eval(expr, lhs, env)) else {
+    date_in_value(&eval(expr, lhs, env), ranges, has_null)
+}
+
+pub(crate) fn date_in_value(v: &Value, ranges: &[(i64, i64)], has_null: bool) -> Value {
+    let Some(v) = date_nanos(v) else {
         return Value::Null;
     };
     if ranges.iter().any(|(lo, hi)| *lo <= v && v <= *hi) {
@@ -365,7 +373,7 @@ fn epoch_number(v: &Value, nanos: bool) -> Value {
     }
 }
 
-fn in_set(set: &InSet, v: &Value) -> Value {
+pub(crate) fn in_set(set: &InSet, v: &Value) -> Value {
     let found = match v {
         Value::Null => return Value::Null,
         Value::Str(s) => {
@@ -375,7 +383,12 @@ fn in_set(set: &InSet, v: &Value) -> Value {
                     None => set.strings.contains(s.as_ref()),
                 }
             } else if set.case_insensitive {
-                set.strings.contains(s.to_lowercase().as_str())
+                if s.is_ascii() {
+                    // `to_lowercase` of ASCII text, without allocating.
+                    with_ascii_lowercase(s, |folded| set.strings.contains(folded))
+                } else {
+                    set.strings.contains(s.to_lowercase().as_str())
+                }
             } else {
                 set.strings.contains(s.as_ref())
             }

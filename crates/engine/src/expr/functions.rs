@@ -377,6 +377,15 @@ fn cidr_match(ip: &Value, cidrs: &[&Value]) -> Value {
     Value::Bool(false)
 }
 
+/// `cidrMatch` with its blocks parsed already (those that parse: the others never
+/// match, as in [`cidr_match`]).
+pub(crate) fn cidr_match_parsed(ip: &Value, nets: &[ipnet::IpNet]) -> Value {
+    let Some(addr) = ip.as_str().and_then(|s| s.trim().parse::<IpAddr>().ok()) else {
+        return Value::Null;
+    };
+    Value::Bool(nets.iter().any(|net| net_contains(net, addr)))
+}
+
 /// A CIDR block, or a single address as a full-length block.
 pub fn parse_cidr(s: &str) -> Option<ipnet::IpNet> {
     let s = s.trim();

@@ -14,6 +14,7 @@
 mod compile;
 mod eval;
 mod functions;
+mod prog;
 pub mod regex;
 pub mod wildcard;
 
@@ -38,11 +39,19 @@ pub struct CompiledExpr {
     pub(crate) root: NodeId,
     /// Every field the expression reads.
     pub(crate) fields: Vec<FieldId>,
+    /// What `matches` runs: built from `nodes` and `root` (see [`prog`]).
+    pub(crate) prog: prog::Prog,
 }
 
 impl CompiledExpr {
     /// Whether the event satisfies the expression (null counts as no match).
     pub fn matches(&self, event: &Event) -> bool {
+        self.prog.matches(self, event)
+    }
+
+    /// `matches` straight from the node list: the reference the program is tested against.
+    #[cfg(test)]
+    pub(crate) fn matches_plain(&self, event: &Event) -> bool {
         eval::matches(self, self.root, event)
     }
 
@@ -63,6 +72,7 @@ impl CompiledExpr {
             nodes: vec![Node::Lit(Value::Bool(true))],
             root: 0,
             fields: Vec::new(),
+            prog: prog::Prog::node(0),
         }
     }
 }
@@ -79,10 +89,10 @@ impl StagePredicate {
     pub fn matches(&self, event: &Event) -> bool {
         if let Some((field, name)) = &self.category {
             let value = event.get(*field);
-            let hit = value
-                .elements()
-                .iter()
-                .any(|v| v.as_str() == Some(name.as_ref()));
+            let hit = value.elements().iter().any(|v| {
+                v.as_str()
+                    .is_some_and(|s| wildcard::bytes_eq(s.as_bytes(), name.as_bytes()))
+            });
             if !hit {
                 return false;
             }
@@ -248,5 +258,7 @@ pub fn compile_standalone(
 
 #[cfg(test)]
 mod es_behaviour_tests;
+#[cfg(test)]
+mod prog_tests;
 #[cfg(test)]
 mod tests;

@@ -497,13 +497,7 @@ fn sample_hits(sample: &crate::plan::SamplePlan, event: &Event) -> Vec<(usize, J
 
 /// The event without its extracted fields: what results need (text, time, order).
 fn slim_copy(event: &Event) -> Arc<Event> {
-    Arc::new(Event::from_parts(
-        &event.raw,
-        Vec::new(),
-        event.timestamp,
-        event.tiebreaker.clone(),
-        event.seq,
-    ))
+    Arc::new(event.without_fields())
 }
 
 fn drain_sequences(

@@ -31,6 +31,8 @@ use crate::output::Output;
 /// Lines parsed and matched together. Large enough that thread hand-offs are rare, small enough to keep
 /// memory flat (a batch holds its lines and their events).
 pub(super) const BATCH_LINES: usize = 512;
+/// Rule shards per matching thread (see `run_batch`, phase 3).
+const SHARDS_PER_THREAD: usize = 4;
 /// Event time a group must move before its matchers are told (expiring state they no longer need).
 const ADVANCE_EVERY_NS: i64 = 1_000_000_000;
 /// Distinct event locations whose index selection is remembered per group.
@@ -38,7 +40,8 @@ const SELECTION_CACHE_LIMIT: usize = 4096;
 
 /// A document line waiting in the batch.
 pub(super) struct Line {
-    pub text: String,
+    /// Shared with the events parsed from it (no second copy of the text).
+    pub text: Arc<str>,
     pub position: Position,
     /// Arrival number (the event's `seq`).
     pub seq: u64,
@@ -70,13 +73,12 @@ impl Batch {
     pub(super) fn push(&mut self, text: &str, position: &Position, seq: u64) -> bool {
         match self.lines.get_mut(self.len) {
             Some(line) => {
-                line.text.clear();
-                line.text.push_str(text);
+                line.text = Arc::from(text);
                 line.position.clone_from(position);
                 line.seq = seq;
             }
             None => self.lines.push(Line {
-                text: text.to_string(),
+                text: Arc::from(text),
                 position: position.clone(),
                 seq,
             }),
@@ -130,7 +132,10 @@ pub(super) struct Router {
     /// Per rule position in the group: its index in `selectors`.
     rule_selector: Vec<usize>,
     /// Per event location: which selectors select it.
-    locations: HashMap<EventLocation, Arc<[bool]>>,
+    /// Keyed by the hash of the location's parts (`_index`, `data_stream.*`), so that a known location
+    /// is found without building its names.
+    locations: HashMap<u64, Vec<KnownLocation>>,
+    location_hasher: ahash::RandomState,
     /// The newest event time routed, and how many older events came after it.
     newest: Option<i64>,
     out_of_order: u64,
@@ -141,14 +146,33 @@ pub(super) struct Router {
 }
 
 impl Router {
-    pub(super) fn new(group: &Group, live: &[LiveRule], plain: bool) -> Router {
-        let plans: Vec<&engine::Plan> = group
-            .rules
+    /// One router per group, in order; their dispatchers share one atom index, so that one lookup
+    /// of a document's fields serves every group (see `parse_chunk`).
+    pub(super) fn for_groups(groups: &[Group], live: &[LiveRule], plain: bool) -> Vec<Router> {
+        let plans: Vec<Vec<&engine::Plan>> = groups
             .iter()
-            .filter_map(|&i| live.get(i))
-            .map(|rule| rule.matcher.plan().as_ref())
+            .map(|group| {
+                group
+                    .rules
+                    .iter()
+                    .filter_map(|&i| live.get(i))
+                    .map(|rule| rule.matcher.plan().as_ref())
+                    .collect()
+            })
             .collect();
-        let dispatcher = Dispatcher::new(&plans, &group.fields);
+        let plans: Vec<&[&engine::Plan]> = plans.iter().map(Vec::as_slice).collect();
+        let dispatchers = match groups.first() {
+            Some(group) => Dispatcher::shared(&plans, &group.fields),
+            None => Vec::new(),
+        };
+        groups
+            .iter()
+            .zip(dispatchers)
+            .map(|(group, dispatcher)| Router::new(group, live, plain, dispatcher))
+            .collect()
+    }
+
+    fn new(group: &Group, live: &[LiveRule], plain: bool, dispatcher: Dispatcher) -> Router {
         let mut selectors: Vec<IndexSelector> = Vec::new();
         let mut rule_selector = Vec::new();
         for rule in group.rules.iter().filter_map(|&i| live.get(i)) {
@@ -169,6 +193,7 @@ impl Router {
             selectors,
             rule_selector,
             locations: HashMap::new(),
+            location_hasher: ahash::RandomState::new(),
             last_advance: None,
             events_seen: 0,
             candidates_offered: 0,
@@ -184,7 +209,7 @@ impl Router {
         };
         format!(
             "dispatch: group `{}`: {} rules ({} anchored on constants), {} events, {:.1} rules offered per event",
-            group.fields.path(group.fields.timestamp_field()),
+            group.fields.path(group.time.id),
             self.rule_selector.len(),
             self.dispatcher.anchored_plans(),
             self.events_seen,
@@ -202,34 +227,27 @@ impl Router {
         self.out_of_order
     }
 
+    /// Looks the document's fields up once for every group's dispatcher (they share one index).
+    fn prepare(&self, document: &Event, scratch: &mut DispatchScratch) {
+        if !self.plain {
+            self.dispatcher.prepare(document, scratch);
+        }
+    }
+
+    /// `event`: this group's view of the document last given to `prepare` (same fields).
     fn candidates(&self, event: &Event, scratch: &mut DispatchScratch, out: &mut Vec<u32>) {
         if self.plain {
             out.clear();
             out.extend(0..u32::try_from(self.rule_selector.len()).unwrap_or(u32::MAX));
         } else {
-            self.dispatcher.candidates(event, scratch, out);
+            self.dispatcher.candidates_prepared(event, scratch, out);
         }
     }
 
     fn route(&mut self, group: &Group, event: &Event) -> Routing {
         let [kind, dataset, namespace] = group.data_stream.map(|id| event.get(id).first().as_str());
-        let location = EventLocation::from_parts(event.index(), kind, dataset, namespace);
-        let selected = match self.locations.get(&location) {
-            Some(known) => Arc::clone(known),
-            None => {
-                let selected: Arc<[bool]> = self
-                    .selectors
-                    .iter()
-                    .map(|s| s.selects(&location))
-                    .collect();
-                // Bounded: a stream of ever-new index names must not grow the cache without end.
-                if self.locations.len() >= SELECTION_CACHE_LIMIT {
-                    self.locations.clear();
-                }
-                self.locations.insert(location, Arc::clone(&selected));
-                selected
-            }
-        };
+        let parts = [event.index(), kind, dataset, namespace];
+        let selected = self.selection(parts);
         let time = event.timestamp.unwrap_or(i64::MIN);
         if self.newest.is_some_and(|newest| time < newest) {
             self.out_of_order += 1;
@@ -252,6 +270,42 @@ impl Router {
             advance,
             time,
         }
+    }
+}
+
+/// `_index` and `data_stream.{type,dataset,namespace}` of an event.
+type LocationParts = [Option<Box<str>>; 4];
+/// A location seen before and which selectors select it.
+type KnownLocation = (LocationParts, Arc<[bool]>);
+
+impl Router {
+    /// Which selectors select an event at this location (remembered per location).
+    fn selection(&mut self, parts: [Option<&str>; 4]) -> Arc<[bool]> {
+        let hash = self.location_hasher.hash_one(parts);
+        let known = self.locations.get(&hash).and_then(|bucket| {
+            bucket
+                .iter()
+                .find(|(key, _)| key.iter().map(Option::as_deref).eq(parts))
+        });
+        if let Some((_, selected)) = known {
+            return Arc::clone(selected);
+        }
+        let [index, kind, dataset, namespace] = parts;
+        let location = EventLocation::from_parts(index, kind, dataset, namespace);
+        let selected: Arc<[bool]> = self
+            .selectors
+            .iter()
+            .map(|s| s.selects(&location))
+            .collect();
+        // Bounded: a stream of ever-new index names must not grow the cache without end.
+        if self.locations.len() >= SELECTION_CACHE_LIMIT {
+            self.locations.clear();
+        }
+        self.locations
+            .entry(hash)
+            .or_default()
+            .push((parts.map(|p| p.map(Box::from)), Arc::clone(&selected)));
+        selected
     }
 }
 
@@ -336,22 +390,42 @@ fn run_batch(
         let mut mine: Vec<Option<&mut LiveRule>> = live.iter_mut().map(Some).collect();
         work.run(&mut mine)
     } else {
-        let mut shards: Vec<Vec<Option<&mut LiveRule>>> = (0..threads)
+        // More shards than threads, taken in turn by whichever thread is free: one busy rule does not
+        // leave the other threads idle until the batch ends.
+        let shard_count = threads * SHARDS_PER_THREAD;
+        let mut shards: Vec<Vec<Option<&mut LiveRule>>> = (0..shard_count)
             .map(|_| std::iter::repeat_with(|| None).take(live.len()).collect())
             .collect();
         for (index, rule) in live.iter_mut().enumerate() {
             if let Some(slot) = shards
-                .get_mut(index % threads)
+                .get_mut(index % shard_count)
                 .and_then(|shard| shard.get_mut(index))
             {
                 *slot = Some(rule);
             }
         }
-        let work = &work;
+        let shards: Vec<std::sync::Mutex<Vec<Option<&mut LiveRule>>>> =
+            shards.into_iter().map(std::sync::Mutex::new).collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let (work, shards, next) = (&work, &shards, &next);
         std::thread::scope(|scope| {
-            let handles: Vec<_> = shards
-                .into_iter()
-                .map(|mut shard| scope.spawn(move || work.run(&mut shard)))
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(move || {
+                        let mut out = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(shard) = shards.get(i) else {
+                                break;
+                            };
+                            // Each shard is taken by exactly one thread: the lock is never contended.
+                            if let Ok(mut shard) = shard.lock() {
+                                out.extend(work.run(&mut shard));
+                            }
+                        }
+                        out
+                    })
+                })
                 .collect();
             handles
                 .into_iter()
@@ -365,6 +439,8 @@ fn run_batch(
 
 fn parse_chunk(lines: &[Line], groups: &[Group], routers: &[Router]) -> Vec<Parsed> {
     let mut scratch = DispatchScratch::default();
+    // The plain path (`--no-dispatch`) offers every event to every rule: no prefilter either.
+    let plain = routers.first().is_some_and(|router| router.plain);
     lines
         .iter()
         .map(|line| {
@@ -372,12 +448,42 @@ fn parse_chunk(lines: &[Line], groups: &[Group], routers: &[Router]) -> Vec<Pars
                 events: Vec::with_capacity(groups.len()),
                 failure: None,
             };
+            // One parse serves every group: they share the field table. A line no rule can match
+            // (by its text) is still read whole, for its time and to find it bad, but keeps no other field.
+            let Some(first) = groups.first() else {
+                return parsed;
+            };
+            let ruled_out = !plain
+                && first
+                    .prefilter
+                    .as_ref()
+                    .is_some_and(|prefilter| !prefilter.may_match(&line.text));
+            let document = if ruled_out {
+                first
+                    .fields
+                    .parse_untimed_only(Arc::clone(&line.text), &first.time_fields)
+            } else {
+                first.fields.parse_untimed_shared(Arc::clone(&line.text))
+            };
+            let mut document = match document {
+                Ok(document) => document,
+                Err(error) => {
+                    parsed.failure = Some(error.message);
+                    parsed.events.extend(groups.iter().map(|_| None));
+                    return parsed;
+                }
+            };
+            document.seq = line.seq;
+            if let Some(router) = routers.first().filter(|_| !ruled_out) {
+                router.prepare(&document, &mut scratch);
+            }
             for (group, router) in groups.iter().zip(routers) {
-                match group.parse(&line.text) {
-                    Ok(mut event) => {
-                        event.seq = line.seq;
+                match group.timed(&document) {
+                    Ok(event) => {
                         let mut candidates = Vec::new();
-                        router.candidates(&event, &mut scratch, &mut candidates);
+                        if !ruled_out {
+                            router.candidates(&event, &mut scratch, &mut candidates);
+                        }
                         parsed.events.push(Some((Arc::new(event), candidates)));
                     }
                     Err(why) => {
@@ -427,7 +533,10 @@ impl Work<'_> {
                     out.extend(alerts.drain(..).map(|a| (tag, a)));
                 };
                 if routing.advance {
-                    for (position, &index) in group.rules.iter().enumerate() {
+                    for &position in &group.stateful {
+                        let Some(&index) = group.rules.get(position) else {
+                            continue;
+                        };
                         if let Some(Some(rule)) = mine.get_mut(index) {
                             rule.matcher.advance_to(routing.time, &mut matches);
                             emit(rule, &mut matches, position);

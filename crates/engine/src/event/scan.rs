@@ -1,0 +1,1029 @@
+//! The fast path of event parsing: one pass over the bytes of a line that validates
+//! the document as serde_json would and hands the registered fields to the
+//! [`Collector`] exactly as the serde path (`RootSeed`/`NodeSeed` in the parent
+//! module) does: same values, same order.
+//!
+//! The scanner never reports errors itself. On anything invalid, or anything it leaves
+//! to serde_json (a non-string `_index`, a number out of `f64` range, nesting at
+//! serde_json's recursion limit), it returns [`Bail`] and the caller reruns the serde
+//! path, which gives the exact error message and position (or the result).
+//!
+//! serde_json does not validate everything the same way everywhere, and neither may we:
+//! values the serde path walks (`deserialize_any`, keys via `deserialize_str`) are
+//! parsed strictly: `\u` escapes must form valid surrogate pairs, numbers must fit an
+//! `f64`, and containers count towards the recursion limit of 128. Values it skips
+//! (`IgnoredAny`) are only checked against the grammar: lone surrogates and `1e400`
+//! pass there, and there is no depth limit.
+
+use super::{Collector, Scalar};
+use crate::field::{ChildIndex, FieldTable};
+
+/// Why the scanner gave up; the serde path decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Bail {
+    /// The document is not valid JSON (or breaks serde_json's limits): serde rejects it.
+    Invalid,
+    /// Valid or not, the scanner leaves this document to serde.
+    Unsupported,
+}
+
+/// The scanner gave up (zero-sized, to keep the hot path's results small; the reason
+/// is in [`Scanner::unsupported`]).
+#[derive(Debug)]
+struct Stop;
+
+type Scan<T> = Result<T, Stop>;
+
+/// serde_json's recursion limit: its 128th nested container (counting the root) on
+/// the walked path is an error.
+const MAX_DEPTH: usize = 128;
+
+/// Extracts the registered fields of `text` into `c`; [`Bail`] leaves partial values
+/// in `c` for the caller to discard.
+pub(super) fn collect(text: &str, c: &mut Collector<'_>) -> Result<(), Bail> {
+    let table = c.table;
+    let b = text.as_bytes();
+    let mut scanner = Scanner {
+        text,
+        b,
+        pos: 0,
+        table,
+        c,
+        scratch: String::new(),
+        unsupported: false,
+    };
+    scanner.root().map_err(|Stop| match scanner.unsupported {
+        true => Bail::Unsupported,
+        false => Bail::Invalid,
+    })
+}
+
+/// A string token: the bytes between its quotes, and whether they hold escapes.
+#[derive(Debug, Clone, Copy)]
+struct Str {
+    start: usize,
+    end: usize,
+    escaped: bool,
+}
+
+enum RootKey {
+    Source,
+    Index,
+    Other(Option<u32>),
+}
+
+struct Scanner<'a, 'c, 't> {
+    text: &'a str,
+    b: &'a [u8],
+    pos: usize,
+    table: &'t FieldTable,
+    c: &'c mut Collector<'t>,
+    /// Unescaped text of the current key or value, when it has escapes.
+    scratch: String,
+    /// The scanner stopped at something it leaves to serde, not at an error.
+    unsupported: bool,
+}
+
+impl Scanner<'_, '_, '_> {
+    #[inline]
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.pos).copied()
+    }
+
+    #[inline]
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    #[inline]
+    fn expect(&mut self, ch: u8) -> Scan<()> {
+        if self.peek() == Some(ch) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(Stop)
+        }
+    }
+
+    /// After a key: whitespace, the colon, whitespace.
+    #[inline]
+    fn colon(&mut self) -> Scan<()> {
+        if self.b.get(self.pos) == Some(&b':') {
+            self.pos += 1;
+        } else {
+            self.ws();
+            self.expect(b':')?;
+        }
+        self.ws();
+        Ok(())
+    }
+
+    /// After a member or element: `true` for a comma (then at the next token), `false`
+    /// for the closing bracket (consumed).
+    #[inline]
+    fn next_or_close(&mut self, close: u8) -> Scan<bool> {
+        self.ws();
+        match self.peek() {
+            Some(b',') => {
+                self.pos += 1;
+                self.ws();
+                Ok(true)
+            }
+            Some(c) if c == close => {
+                self.pos += 1;
+                Ok(false)
+            }
+            _ => Err(Stop),
+        }
+    }
+
+    /// `RootSeed`: a hit's `_source` and `_index`, else the fields from the root.
+    fn root(&mut self) -> Scan<()> {
+        self.ws();
+        self.expect(b'{')?;
+        self.ws();
+        let mut in_hit = false;
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+        } else {
+            loop {
+                self.expect(b'"')?;
+                let key = self.string::<true>()?;
+                let kind = self.root_key(key, in_hit)?;
+                self.colon()?;
+                match kind {
+                    RootKey::Source => {
+                        if !in_hit {
+                            self.c.values.clear();
+                        }
+                        in_hit = true;
+                        self.value(0, 1)?;
+                    }
+                    RootKey::Index => self.index_value(in_hit)?,
+                    RootKey::Other(_) if in_hit => self.skip()?,
+                    RootKey::Other(Some(node)) => self.value(node, 1)?,
+                    RootKey::Other(None) => self.skip()?,
+                }
+                if !self.next_or_close(b'}')? {
+                    break;
+                }
+            }
+        }
+        self.ws();
+        if self.pos == self.b.len() {
+            Ok(())
+        } else {
+            Err(Stop)
+        }
+    }
+
+    fn root_key(&mut self, key: Str, in_hit: bool) -> Scan<RootKey> {
+        if key.escaped {
+            self.unescape(key)?;
+            return Ok(match self.scratch.as_str() {
+                "_source" => RootKey::Source,
+                "_index" => RootKey::Index,
+                _ if in_hit => RootKey::Other(None),
+                other => RootKey::Other(self.table.walk(0, other)),
+            });
+        }
+        Ok(match self.b.get(key.start..key.end).ok_or(Stop)? {
+            b"_source" => RootKey::Source,
+            b"_index" => RootKey::Index,
+            _ if in_hit => RootKey::Other(None),
+            _ => RootKey::Other(lookup(self.table, 0, self.b, key.start, key.end)),
+        })
+    }
+
+    /// A root `_index`: a string is the event's index (and, outside a hit, the field
+    /// `_index` if registered). Anything else goes to the serde path, which reads it
+    /// as a `serde_json::Value` (deduplicated keys, its own limits).
+    fn index_value(&mut self, in_hit: bool) -> Scan<()> {
+        if self.peek() != Some(b'"') {
+            self.unsupported = true;
+            return Err(Stop);
+        }
+        self.pos += 1;
+        let s = self.string::<true>()?;
+        let text = if s.escaped {
+            self.unescape(s)?;
+            self.scratch.as_str()
+        } else {
+            self.text.get(s.start..s.end).ok_or(Stop)?
+        };
+        self.c.index = Some(text.into());
+        if !in_hit {
+            let field = self
+                .table
+                .child(0, "_index")
+                .and_then(|node| self.table.node_field(node));
+            if let Some(id) = field {
+                self.c.push(id, Scalar::Str(text));
+            }
+        }
+        Ok(())
+    }
+
+    /// `NodeSeed`: any value at trie node `node`, inside `depth` walked containers.
+    fn value(&mut self, node: u32, depth: usize) -> Scan<()> {
+        let field = self.table.node_field(node);
+        match self.peek() {
+            Some(b'"') => {
+                self.pos += 1;
+                let s = self.string::<true>()?;
+                if let Some(id) = field {
+                    if s.escaped {
+                        self.unescape(s)?;
+                        self.c.push(id, Scalar::Str(&self.scratch));
+                    } else {
+                        let text = self.text.get(s.start..s.end).ok_or(Stop)?;
+                        self.c.push(id, Scalar::Str(text));
+                    }
+                }
+            }
+            Some(b'{') => self.object(node, depth + 1)?,
+            Some(b'[') => self.array(node, depth + 1)?,
+            Some(b'-' | b'0'..=b'9') => {
+                let n = self.number()?;
+                if let Some(id) = field {
+                    self.c.push(id, n);
+                }
+            }
+            Some(b't') => {
+                self.literal(b"true")?;
+                if let Some(id) = field {
+                    self.c.push(id, Scalar::Bool(true));
+                }
+            }
+            Some(b'f') => {
+                self.literal(b"false")?;
+                if let Some(id) = field {
+                    self.c.push(id, Scalar::Bool(false));
+                }
+            }
+            Some(b'n') => {
+                self.literal(b"null")?;
+                if let Some(id) = field {
+                    self.c.push(id, Scalar::Null);
+                }
+            }
+            _ => return Err(Stop),
+        }
+        Ok(())
+    }
+
+    /// A walked object (at its `{`); `depth` counts it.
+    fn object(&mut self, node: u32, depth: usize) -> Scan<()> {
+        if depth >= MAX_DEPTH {
+            return Err(Stop);
+        }
+        self.pos += 1;
+        self.ws();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            return Ok(());
+        }
+        let table = self.table;
+        let index = &table.trie.get(node as usize).ok_or(Stop)?.index;
+        loop {
+            self.expect(b'"')?;
+            let key = self.string::<true>()?;
+            let child = self.child(index, node, key)?;
+            self.colon()?;
+            match child {
+                Some(child) => self.value(child, depth)?,
+                None => self.skip()?,
+            }
+            if !self.next_or_close(b'}')? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// A walked array (at its `[`): every element at the same node.
+    fn array(&mut self, node: u32, depth: usize) -> Scan<()> {
+        if depth >= MAX_DEPTH {
+            return Err(Stop);
+        }
+        self.pos += 1;
+        self.ws();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            return Ok(());
+        }
+        loop {
+            self.value(node, depth)?;
+            if !self.next_or_close(b']')? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// The trie node a key leads to from `node` (whose children are `index`).
+    #[inline]
+    fn child(&mut self, index: &ChildIndex, node: u32, key: Str) -> Scan<Option<u32>> {
+        if !key.escaped {
+            // Most keys match no child: rejected on their first byte, without a call.
+            let first = if key.start < key.end {
+                self.b.get(key.start).copied()
+            } else {
+                None
+            };
+            if !index.may_match(first) {
+                return Ok(None);
+            }
+            return Ok(lookup(self.table, node, self.b, key.start, key.end));
+        }
+        self.unescape(key)?;
+        Ok(self.table.walk(node, &self.scratch))
+    }
+
+    #[inline]
+    fn literal(&mut self, word: &[u8]) -> Scan<()> {
+        if self.b.get(self.pos..self.pos + word.len()) == Some(word) {
+            self.pos += word.len();
+            Ok(())
+        } else {
+            Err(Stop)
+        }
+    }
+
+    /// A string body (after the opening quote), through the closing quote. `STRICT`:
+    /// `\u` escapes must pair surrogates, as serde_json's `parse_str` requires (its
+    /// `ignore_str`, for skipped values, does not).
+    #[inline]
+    fn string<const STRICT: bool>(&mut self) -> Scan<Str> {
+        let start = self.pos;
+        let mut escaped = false;
+        loop {
+            let i = find_string_special(self.b, self.pos);
+            match self.b.get(i) {
+                Some(b'"') => {
+                    self.pos = i + 1;
+                    return Ok(Str {
+                        start,
+                        end: i,
+                        escaped,
+                    });
+                }
+                Some(b'\\') => {
+                    escaped = true;
+                    self.pos = i + 1;
+                    self.escape::<STRICT>()?;
+                }
+                // A control character, or the end of the input.
+                _ => return Err(Stop),
+            }
+        }
+    }
+
+    /// One escape, after its backslash.
+    fn escape<const STRICT: bool>(&mut self) -> Scan<()> {
+        match self.peek() {
+            Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {
+                self.pos += 1;
+                Ok(())
+            }
+            Some(b'u') => {
+                self.pos += 1;
+                let n = self.hex4()?;
+                if STRICT {
+                    if (0xDC00..=0xDFFF).contains(&n) {
+                        return Err(Stop);
+                    }
+                    if (0xD800..=0xDBFF).contains(&n) {
+                        if self.b.get(self.pos..self.pos + 2) != Some(b"\\u") {
+                            return Err(Stop);
+                        }
+                        self.pos += 2;
+                        if !(0xDC00..=0xDFFF).contains(&self.hex4()?) {
+                            return Err(Stop);
+                        }
+                    }
+                }
+                Ok(())
+            }
+            _ => Err(Stop),
+        }
+    }
+
+    fn hex4(&mut self) -> Scan<u32> {
+        let digits = self.b.get(self.pos..self.pos + 4).ok_or(Stop)?;
+        self.pos += 4;
+        hex4(digits).ok_or(Stop)
+    }
+
+    /// The text of a validated strict string with escapes, into `scratch`.
+    fn unescape(&mut self, s: Str) -> Scan<()> {
+        self.scratch.clear();
+        let raw = self.text.get(s.start..s.end).ok_or(Stop)?;
+        let bytes = raw.as_bytes();
+        let mut done = 0;
+        while let Some(off) = memchr::memchr(b'\\', bytes.get(done..).unwrap_or_default()) {
+            let at = done + off;
+            self.scratch.push_str(raw.get(done..at).ok_or(Stop)?);
+            let (ch, len) = match bytes.get(at + 1) {
+                Some(b'"') => ('"', 2),
+                Some(b'\\') => ('\\', 2),
+                Some(b'/') => ('/', 2),
+                Some(b'b') => ('\u{8}', 2),
+                Some(b'f') => ('\u{c}', 2),
+                Some(b'n') => ('\n', 2),
+                Some(b'r') => ('\r', 2),
+                Some(b't') => ('\t', 2),
+                Some(b'u') => {
+                    let n = bytes.get(at + 2..at + 6).and_then(hex4).ok_or(Stop)?;
+                    if (0xD800..=0xDBFF).contains(&n) {
+                        let lo = bytes.get(at + 8..at + 12).and_then(hex4).ok_or(Stop)?;
+                        let c = 0x1_0000 + ((n - 0xD800) << 10) + (lo.wrapping_sub(0xDC00));
+                        (char::from_u32(c).ok_or(Stop)?, 12)
+                    } else {
+                        (char::from_u32(n).ok_or(Stop)?, 6)
+                    }
+                }
+                _ => return Err(Stop),
+            };
+            self.scratch.push(ch);
+            done = at + len;
+        }
+        self.scratch.push_str(raw.get(done..).ok_or(Stop)?);
+        Ok(())
+    }
+
+    /// A number on the walked path, as serde_json's `deserialize_any` reads it.
+    fn number(&mut self) -> Scan<Scalar<'static>> {
+        let start = self.pos;
+        let negative = self.peek() == Some(b'-');
+        if negative {
+            self.pos += 1;
+        }
+        let int_start = self.pos;
+        let is_float = self.number_tail()?;
+        let digits = self.b.get(int_start..self.pos).ok_or(Stop)?;
+        if !is_float && digits.len() <= 19 {
+            let magnitude = digits
+                .iter()
+                .fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0'));
+            return Ok(if !negative {
+                match i64::try_from(magnitude) {
+                    Ok(i) => Scalar::Int(i),
+                    Err(_) => Scalar::Float(magnitude as f64),
+                }
+            } else if magnitude == 0 {
+                // serde_json reads `-0` as a float.
+                Scalar::Float(-0.0)
+            } else if magnitude <= 1 << 63 {
+                Scalar::Int((magnitude as i64).wrapping_neg())
+            } else {
+                Scalar::Float(-(magnitude as f64))
+            });
+        }
+        // Beyond u64, or with a fraction or exponent: serde_json (float_roundtrip)
+        // rounds correctly, as does std; out of range is its error.
+        let text = self.text.get(start..self.pos).ok_or(Stop)?;
+        match text.parse::<f64>() {
+            Ok(f) if f.is_finite() => Ok(Scalar::Float(f)),
+            _ => Err(Stop),
+        }
+    }
+
+    /// A number's digits after the sign (checked against the JSON grammar); `true` if it
+    /// has a fraction or an exponent. A digit after a leading `0` is left for the
+    /// caller to reject, as serde_json does.
+    #[inline]
+    fn number_tail(&mut self) -> Scan<bool> {
+        match self.peek() {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => {
+                self.pos += 1;
+                self.digits();
+            }
+            _ => return Err(Stop),
+        }
+        let mut is_float = false;
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            if self.digits() == 0 {
+                return Err(Stop);
+            }
+            is_float = true;
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.pos += 1;
+            }
+            if self.digits() == 0 {
+                return Err(Stop);
+            }
+            is_float = true;
+        }
+        Ok(is_float)
+    }
+
+    #[inline]
+    fn digits(&mut self) -> usize {
+        let start = self.pos;
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.pos += 1;
+        }
+        self.pos - start
+    }
+
+    /// Skips any value (at its first byte) as serde_json's `IgnoredAny` does.
+    #[inline]
+    fn skip(&mut self) -> Scan<()> {
+        match self.peek() {
+            Some(b'"') => {
+                self.pos += 1;
+                self.string::<false>().map(|_| ())
+            }
+            Some(b'{' | b'[') => self.skip_container(),
+            _ => self.skip_scalar(),
+        }
+    }
+
+    /// A number or literal (strings and containers are handled by the callers).
+    #[inline]
+    fn skip_scalar(&mut self) -> Scan<()> {
+        match self.peek() {
+            Some(b'-') => {
+                self.pos += 1;
+                self.number_tail().map(|_| ())
+            }
+            Some(b'0'..=b'9') => self.number_tail().map(|_| ()),
+            Some(b't') => self.literal(b"true"),
+            Some(b'f') => self.literal(b"false"),
+            Some(b'n') => self.literal(b"null"),
+            _ => Err(Stop),
+        }
+    }
+
+    /// Skips a scalar, or returns the container it starts (`true`: an object),
+    /// without consuming its bracket.
+    #[inline]
+    fn skip_scalar_or_open(&mut self) -> Scan<Option<bool>> {
+        match self.peek() {
+            Some(b'{') => Ok(Some(true)),
+            Some(b'[') => Ok(Some(false)),
+            Some(b'"') => {
+                self.pos += 1;
+                self.string::<false>().map(|_| None)
+            }
+            _ => self.skip_scalar().map(|()| None),
+        }
+    }
+
+    /// An object key of a skipped object, through the colon and whitespace after it.
+    #[inline]
+    fn skip_key(&mut self) -> Scan<()> {
+        self.expect(b'"')?;
+        self.string::<false>()?;
+        self.colon()
+    }
+
+    /// Skips a container (at its bracket) without recursion, as serde_json does: there
+    /// is no depth limit here.
+    fn skip_container(&mut self) -> Scan<()> {
+        let mut stack = BitStack::default();
+        let mut opened = self.peek() == Some(b'{');
+        'open: loop {
+            // At the bracket of a container `opened` (true: an object).
+            stack.push(opened);
+            self.pos += 1;
+            self.ws();
+            let close = if opened { b'}' } else { b']' };
+            if self.peek() == Some(close) {
+                self.pos += 1;
+                stack.pop();
+            } else {
+                if opened {
+                    self.skip_key()?;
+                }
+                if let Some(inner) = self.skip_scalar_or_open()? {
+                    opened = inner;
+                    continue 'open;
+                }
+            }
+            // After a value: the rest of the enclosing containers.
+            while let Some(in_object) = stack.top() {
+                let close = if in_object { b'}' } else { b']' };
+                if self.next_or_close(close)? {
+                    if in_object {
+                        self.skip_key()?;
+                    }
+                    if let Some(inner) = self.skip_scalar_or_open()? {
+                        opened = inner;
+                        continue 'open;
+                    }
+                } else {
+                    stack.pop();
+                }
+            }
+            return Ok(());
+        }
+    }
+}
+
+/// Follows the unescaped key `doc[start..end]` from trie node `node`, as
+/// `FieldTable::walk` does with `key.split('.')`.
+#[inline]
+fn lookup(table: &FieldTable, node: u32, doc: &[u8], start: usize, end: usize) -> Option<u32> {
+    let index = &table.trie.get(node as usize)?.index;
+    let key = doc.get(start..end)?;
+    if !index.may_match(key.first().copied()) {
+        return None;
+    }
+    let head = head_at(doc, start, key.len());
+    // Names hold no dots: a child named like the whole key is the answer.
+    if let Some(child) = index.get(key, head) {
+        return Some(child);
+    }
+    let dot = find_dot(key, head)?;
+    let child = index.get(key.get(..dot)?, head_at(doc, start, dot))?;
+    lookup_segments(table, child, doc, start + dot + 1, end)
+}
+
+/// [`lookup`] for the rest of a dotted key, segment by segment.
+fn lookup_segments(
+    table: &FieldTable,
+    mut node: u32,
+    doc: &[u8],
+    mut start: usize,
+    end: usize,
+) -> Option<u32> {
+    loop {
+        let index = &table.trie.get(node as usize)?.index;
+        let rest = doc.get(start..end)?;
+        if !index.may_match(rest.first().copied()) {
+            return None;
+        }
+        match memchr::memchr(b'.', rest) {
+            None => return index.get(rest, head_at(doc, start, rest.len())),
+            Some(dot) => {
+                node = index.get(rest.get(..dot)?, head_at(doc, start, dot))?;
+                start += dot + 1;
+            }
+        }
+    }
+}
+
+/// `segment_head` of `doc[start..start + len]`, read as one word when the document
+/// has eight bytes there.
+#[inline]
+fn head_at(doc: &[u8], start: usize, len: usize) -> u64 {
+    match doc.get(start..).and_then(|rest| rest.first_chunk::<8>()) {
+        Some(chunk) if len < 8 => u64::from_le_bytes(*chunk) & ((1u64 << (8 * len)) - 1),
+        Some(chunk) => u64::from_le_bytes(*chunk),
+        None => doc
+            .get(start..start + len)
+            .map_or(0, crate::field::segment_head),
+    }
+}
+
+/// The first `.` of a key whose head word is `head`.
+#[inline]
+fn find_dot(key: &[u8], head: u64) -> Option<usize> {
+    if key.len() > 8 {
+        return memchr::memchr(b'.', key);
+    }
+    const ONES: u64 = u64::MAX / 255;
+    // Zero bytes of `head ^ "........"` (padding bytes are 0, never a dot); the lowest
+    // flagged byte is exact.
+    let x = head ^ (ONES * u64::from(b'.'));
+    let m = x.wrapping_sub(ONES) & !x & (ONES << 7);
+    let i = (m.trailing_zeros() / 8) as usize;
+    (m != 0 && i < key.len()).then_some(i)
+}
+
+fn hex4(digits: &[u8]) -> Option<u32> {
+    digits.iter().try_fold(0u32, |acc, &d| {
+        let v = match d {
+            b'0'..=b'9' => d - b'0',
+            b'a'..=b'f' => d - b'a' + 10,
+            b'A'..=b'F' => d - b'A' + 10,
+            _ => return None,
+        };
+        Some(acc << 4 | u32::from(v))
+    })
+}
+
+/// The first `"`, `\` or control character (< 0x20) at or after `i`, or `b.len()`.
+#[inline]
+fn find_string_special(b: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = u64::MAX / 255;
+    const HIGH: u64 = ONES << 7;
+    while let Some(chunk) = b.get(i..).and_then(|rest| rest.first_chunk::<8>()) {
+        let w = u64::from_le_bytes(*chunk);
+        // The usual "has a zero byte" tricks; the lowest flagged byte is exact.
+        let ctrl = w.wrapping_sub(ONES * 0x20) & !w;
+        let q = w ^ (ONES * u64::from(b'"'));
+        let q = q.wrapping_sub(ONES) & !q;
+        let bs = w ^ (ONES * u64::from(b'\\'));
+        let bs = bs.wrapping_sub(ONES) & !bs;
+        let m = (ctrl | q | bs) & HIGH;
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while let Some(&c) = b.get(i) {
+        if c == b'"' || c == b'\\' || c < 0x20 {
+            return i;
+        }
+        i += 1;
+    }
+    b.len()
+}
+
+/// The kinds (object or array) of the open containers of a skipped value.
+#[derive(Default)]
+struct BitStack {
+    len: usize,
+    /// Levels 0..64, bit set for an object.
+    low: u64,
+    /// Levels from 64 on.
+    deep: Vec<bool>,
+}
+
+impl BitStack {
+    #[inline]
+    fn push(&mut self, object: bool) {
+        if self.len < 64 {
+            self.low = (self.low & !(1 << self.len)) | (u64::from(object) << self.len);
+        } else {
+            self.deep.push(object);
+        }
+        self.len += 1;
+    }
+
+    #[inline]
+    fn pop(&mut self) {
+        if self.len > 64 {
+            self.deep.pop();
+        }
+        self.len = self.len.saturating_sub(1);
+    }
+
+    #[inline]
+    fn top(&self) -> Option<bool> {
+        let top = self.len.checked_sub(1)?;
+        if top < 64 {
+            Some(self.low & (1 << top) != 0)
+        } else {
+            self.deep.last().copied()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::field::FieldId;
+    use crate::schema::Schema;
+    use crate::value::Value;
+
+    fn table() -> FieldTable {
+        let schema = Schema::empty();
+        let mut t = FieldTable::with_defaults(&schema);
+        for path in [
+            "a",
+            "a.b",
+            "a.b.c",
+            "k",
+            "n",
+            "x.y",
+            "_index",
+            "é",
+            "",
+            "e..f",
+            "long_name_over_8",
+        ] {
+            t.register(path, &schema);
+        }
+        t
+    }
+
+    type Extracted = (Vec<(FieldId, Value)>, Option<Box<str>>);
+
+    fn fast(t: &FieldTable, doc: &str) -> Result<Extracted, Bail> {
+        let mut c = Collector::new(t);
+        collect(doc, &mut c)?;
+        let index = c.index.take();
+        Ok((c.finish(), index))
+    }
+
+    fn plain(t: &FieldTable, doc: &str) -> Option<Extracted> {
+        let mut c = Collector::new(t);
+        t.collect_fields_serde(doc, &mut c).ok()?;
+        let index = c.index.take();
+        Some((c.finish(), index))
+    }
+
+    /// Both paths accept `doc` and extract the same.
+    fn same(doc: &str) {
+        let t = table();
+        let want = plain(&t, doc).unwrap_or_else(|| panic!("serde rejects {doc:?}"));
+        let got = fast(&t, doc).unwrap_or_else(|b| panic!("scanner {b:?} on {doc:?}"));
+        assert_eq!(format!("{got:?}"), format!("{want:?}"), "{doc:?}");
+    }
+
+    /// serde rejects `doc`, and the scanner calls it invalid.
+    fn invalid(doc: &str) {
+        let t = table();
+        assert!(plain(&t, doc).is_none(), "serde accepts {doc:?}");
+        assert_eq!(fast(&t, doc).err(), Some(Bail::Invalid), "{doc:?}");
+    }
+
+    #[test]
+    fn structure_and_whitespace() {
+        same("{}");
+        same(" \t\r\n{ } \n");
+        same(r#"{"a":1,"zz":{"q":[1,{"r":[]},[]]},"k":"v"}"#);
+        same("{ \"k\" :\t\"v\" ,\n\"a\" : [ 1 , 2 ] }");
+        for doc in [
+            "",
+            "{",
+            "}",
+            "{,}",
+            r#"{"k":1,}"#,
+            r#"{"zz":[1,]}"#,
+            r#"{"zz":{"q":1,}}"#,
+            r#"{"k" 1}"#,
+            r#"{"k":1 "a":2}"#,
+            r#"{k:1}"#,
+            r#"{"k":1}x"#,
+            r#"{"k":1}}"#,
+            r#"{"zz":[1 2]}"#,
+            r#"{"zz":{"q"}}"#,
+            r#"{"zz":[}"#,
+            "{\"k\":1}\u{c}",
+            "\u{c}{}",
+            r#"{"k":}"#,
+            r#"{"zz":{1:2}}"#,
+            r#"{"a":[1,]}"#,
+            r#"{"a":{"b":1,}}"#,
+        ] {
+            invalid(doc);
+        }
+    }
+
+    #[test]
+    fn literals() {
+        same(r#"{"a":true,"k":false,"n":null,"zz":[true,false,null]}"#);
+        for doc in [
+            r#"{"a":tru}"#,
+            r#"{"zz":nul}"#,
+            r#"{"k":falsy}"#,
+            r#"{"zz":True}"#,
+        ] {
+            invalid(doc);
+        }
+    }
+
+    #[test]
+    fn strings_and_escapes() {
+        same(r#"{"k":"plain","a":"C:\\Windows\\System32","zz":"\"q\""}"#);
+        same(r#"{"k":"\" \\ \/ \b \f \n \r \t \u0041 \u00e9 \u4e2d \ud83d\ude00 \uD83D\uDE00"}"#);
+        same(r#"{"k":"日本語 é 😀","a":["\u0000","\u001f"]}"#);
+        // Lone surrogates pass where serde skips the value, not where it reads it.
+        same(r#"{"zz":"\ud800","zz2":["\udc00",{"q":"\ud800\u0041","\udfff":1}]}"#);
+        for doc in [
+            r#"{"k":"\ud800"}"#,
+            r#"{"k":"\udc00"}"#,
+            r#"{"k":"\ud800\u0041"}"#,
+            r#"{"k":"\ud800\ud800"}"#,
+            r#"{"k":"\ud800x"}"#,
+            r#"{"\ud800":1}"#,
+            r#"{"a":{"\udc00":1}}"#,
+            r#"{"zz":"\x"}"#,
+            r#"{"zz":"\u12"}"#,
+            r#"{"zz":"\u12G4"}"#,
+            "{\"zz\":\"a\u{1}b\"}",
+            "{\"k\":\"tab\there\"}",
+            "{\"zz\":\"new\nline\"}",
+            r#"{"zz":"unterminated}"#,
+            r#"{"zz":"\"#,
+        ] {
+            invalid(doc);
+        }
+    }
+
+    #[test]
+    fn numbers() {
+        for n in [
+            "0",
+            "-0",
+            "1",
+            "-1",
+            "0.0",
+            "-0.0",
+            "1.5",
+            "1e3",
+            "1E3",
+            "1e+3",
+            "1e-3",
+            "-1.25e-7",
+            "9223372036854775807",
+            "9223372036854775808",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "18446744073709551615",
+            "18446744073709551616",
+            "123456789012345678901234567890",
+            "-123456789012345678901234567890",
+            "1.7976931348623157e308",
+            "4.9e-324",
+            "2.4e-324",
+            "1e-400",
+            "-1e-400",
+            "0e99999999999",
+            "1e-99999999999",
+            "0.1000000000000000055511151231257827021181583404541015625",
+            "9007199254740993",
+            "1.00000000000000011102230246251565404236316680908203125",
+        ] {
+            same(&format!(r#"{{"n":{n},"a":[{n}],"k":{n},"zz":{n}}}"#));
+        }
+        // Long mantissas around rounding boundaries (both sides must round correctly).
+        let zeros = "0".repeat(1000);
+        for n in [
+            format!("9007199254740993.{zeros}1"),
+            format!("9007199254740993.{zeros}"),
+            format!("9007199254740992{zeros}e-1000"),
+            format!("-9007199254740993{zeros}1e-1001"),
+            format!("0.{zeros}9007199254740993e1000"),
+            format!("2.4703282292062327{zeros}1e-324"),
+            format!("1{}", "0".repeat(300)),
+            format!("1{zeros}e-1000"),
+        ] {
+            same(&format!(r#"{{"n":{n},"zz":{n}}}"#));
+        }
+        // Out of range: an error where serde reads the number, fine where it skips it.
+        for n in [
+            "1e400",
+            "-1e400",
+            "1e99999999999",
+            "1.7976931348623159e308",
+            &"9".repeat(400),
+        ] {
+            invalid(&format!(r#"{{"n":{n}}}"#));
+            invalid(&format!(r#"{{"a":{{"q":1,"b":{{"c":{n}}}}}}}"#));
+            same(&format!(r#"{{"zz":{n},"yy":[{n}]}}"#));
+        }
+        for n in [
+            "01", "-01", "00", "1.", ".5", "-", "+1", "1e", "1e+", "-a", "0x10", "1.e3", "NaN",
+        ] {
+            invalid(&format!(r#"{{"n":{n}}}"#));
+            invalid(&format!(r#"{{"zz":[{n}]}}"#));
+        }
+    }
+
+    #[test]
+    fn keys_dotted_nested_and_duplicated() {
+        same(r#"{"a.b.c":"1","a":{"b.c":"2","b":{"c":"3"}},"a.b":{"c":"4"}}"#);
+        same(r#"{"x.y":1,"x":{"y":2},"x":{"y":3},"x.y":[4,5]}"#);
+        same(r#"{"a":[{"b":1},{"b":[2,3]},[{"b":4}],{"c":5}],"a.b":[[6],[[7]]]}"#);
+        same(r#"{"":1,".":2,"e..f":3,"e":{"":{"f":4}},"e.":{"f":5},"é":"x","\u00e9":"y"}"#);
+        same(r#"{"long_name_over_8":1,"long_name_over_9":2,"long_name_over_":3}"#);
+        same(r#"{"\u0061":{"\u0062":"escaped keys"},"a\u002eb":"dot","\u006b":"k"}"#);
+        same(r#"{"k":1,"k":"two","k":[3,null],"n":null,"n":1}"#);
+        same(r#"{"a":{"b":{"c":{"d":1}},"b.c.d":2,"x":{"b":1}}}"#);
+    }
+
+    #[test]
+    fn hits() {
+        same(r#"{"_index":"i","_id":"1","_source":{"k":"x","a":{"b":1}},"k":"outside"}"#);
+        same(r#"{"k":"before","_index":"i","_source":{"k":"in"},"_source":{"k":"again"}}"#);
+        same(r#"{"_source":{"k":1},"_index":"late","k":"after"}"#);
+        same(r#"{"_index":"i\u00e9","k":1}"#);
+        same(r#"{"\u005fsource":{"k":1},"\u005findex":"e"}"#);
+        same(r#"{"_source":"not an object","_index":"i"}"#);
+        same(r#"{"_source":[{"k":1},{"k":2}]}"#);
+        let t = table();
+        assert_eq!(
+            fast(&t, r#"{"_index":["i"]}"#).err(),
+            Some(Bail::Unsupported)
+        );
+        assert_eq!(
+            fast(&t, r#"{"_index":{"a":1}}"#).err(),
+            Some(Bail::Unsupported)
+        );
+        invalid(r#"{"_index":"\ud800"}"#);
+    }
+
+    #[test]
+    fn recursion_limit() {
+        // serde_json fails at the 128th container it walks (counting the root); it
+        // skips values without a limit.
+        let walked = |n: usize| format!("{{\"k\":{}1{}}}", "[".repeat(n), "]".repeat(n));
+        same(&walked(126));
+        invalid(&walked(127));
+        invalid(&walked(2000));
+        let skipped = |n: usize| format!("{{\"zz\":{}1{}}}", "[".repeat(n), "]".repeat(n));
+        same(&skipped(127));
+        same(&skipped(5000));
+    }
+}
