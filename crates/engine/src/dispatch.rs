@@ -162,6 +162,90 @@ impl Decides {
     }
 }
 
+/// Exact constants by their ASCII-lowercased text, in an open-addressing table over a hash of the
+/// lowercased bytes: a value is looked up without making a lowercased copy of it.
+#[derive(Debug, Default)]
+struct ExactTable {
+    /// Power-of-two many slots: (hash, entry + 1), 0 for empty.
+    slots: Vec<(u64, u32)>,
+    entries: Vec<(Box<str>, Decides)>,
+}
+
+impl ExactTable {
+    fn new(values: AHashMap<Box<str>, Decides>) -> ExactTable {
+        if values.is_empty() {
+            return ExactTable::default();
+        }
+        let size = (values.len() * 2).next_power_of_two();
+        let mut table = ExactTable {
+            slots: vec![(0, 0); size],
+            entries: Vec::with_capacity(values.len()),
+        };
+        for (folded, decides) in values {
+            let hash = folded_hash(folded.as_bytes());
+            let mut at = hash as usize & (size - 1);
+            while table.slots.get(at).is_some_and(|s| s.1 != 0) {
+                at = (at + 1) & (size - 1);
+            }
+            table.entries.push((folded, decides));
+            if let Some(slot) = table.slots.get_mut(at) {
+                *slot = (hash, u32::try_from(table.entries.len()).unwrap_or(NONE));
+            }
+        }
+        table
+    }
+
+    /// The entry whose constant equals `value` ignoring ASCII case.
+    #[inline]
+    fn get(&self, value: &[u8]) -> Option<&Decides> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let hash = folded_hash(value);
+        let mut at = hash as usize & mask;
+        loop {
+            let &(h, entry) = self.slots.get(at)?;
+            if entry == 0 {
+                return None;
+            }
+            if h == hash {
+                let (folded, decides) = self.entries.get(entry as usize - 1)?;
+                if folded.as_bytes().eq_ignore_ascii_case(value) {
+                    return Some(decides);
+                }
+            }
+            at = (at + 1) & mask;
+        }
+    }
+}
+
+/// A hash of `bytes` with ASCII letters lowercased, 8 bytes at a time.
+#[inline]
+fn folded_hash(bytes: &[u8]) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    // Per byte: 0x80 where it is an ASCII capital (`A`..=`Z`), then 0x20 added to those.
+    let lower = |w: u64| {
+        let low7 = w & 0x7f7f_7f7f_7f7f_7f7f;
+        let at_least_a = low7.wrapping_add(0x3f3f_3f3f_3f3f_3f3f);
+        let above_z = low7.wrapping_add(0x2525_2525_2525_2525);
+        let capital = at_least_a & !above_z & !w & 0x8080_8080_8080_8080;
+        w | (capital >> 2)
+    };
+    let mut h = (bytes.len() as u64).wrapping_mul(K);
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        h = (h ^ lower(w)).wrapping_mul(K).rotate_left(27);
+    }
+    let mut tail = [0u8; 8];
+    for (t, b) in tail.iter_mut().zip(chunks.remainder()) {
+        *t = *b;
+    }
+    h = (h ^ lower(u64::from_le_bytes(tail))).wrapping_mul(K);
+    h ^ (h >> 29)
+}
+
 /// The two lookups of a field: exact constants, contained literals.
 const VALUES: usize = 0;
 const LITERALS: usize = 1;
@@ -180,7 +264,11 @@ struct FieldIndex {
     /// Per lookup (`VALUES`, `LITERALS`): done for every event (some primary atom needs it), or only
     /// when a filter asks.
     eager: [bool; 2],
-    by_value: AHashMap<Box<str>, Decides>,
+    by_value: ExactTable,
+    /// Lengths of the shortest and longest constant, and of the shortest literal: values outside
+    /// are not looked up (hashing long values costs).
+    value_lengths: (usize, usize),
+    min_literal: usize,
     /// Finds every literal in a value.
     automaton: Option<Scanner>,
     /// Per automaton pattern.
@@ -190,16 +278,14 @@ struct FieldIndex {
 }
 
 /// An Aho-Corasick automaton with its unanchored start state, driven byte by byte (values are
-/// short: an iterator's set-up would cost more than the scan). A DFA where it stays small and is
-/// used for every event; a contiguous NFA (compact, quick to build) otherwise.
+/// short: an iterator's set-up would cost more than the scan). A DFA (fastest per byte, slower to
+/// build and larger) for literals scanned for every event; a contiguous NFA (compact, quick to
+/// build) for those scanned only when a filter asks.
 #[derive(Debug)]
 enum Scanner {
     Dfa(DFA, StateID),
     Nfa(contiguous::NFA, StateID),
 }
-
-/// Literal sets up to this size of a lookup made for every event get a DFA.
-const DFA_LITERALS: usize = 128;
 
 /// Calls `found(pattern, matched text)` for every occurrence of every pattern of `automaton` in
 /// `bytes` (overlapping ones included: the standard match semantics).
@@ -355,7 +441,6 @@ struct AtomSet {
     holding: Vec<u32>,
     /// Undecided-marker ids marked: every atom they cover holds.
     undecided: Vec<u32>,
-    folded: String,
 }
 
 impl AtomSet {
@@ -936,7 +1021,9 @@ impl FieldIndex {
             parts: [NONE; 2],
             lenient: [false; 2],
             eager: [false; 2],
-            by_value: AHashMap::new(),
+            by_value: ExactTable::default(),
+            value_lengths: (usize::MAX, 0),
+            min_literal: usize::MAX,
             automaton: None,
             literals: Vec::new(),
             undecidable: false,
@@ -976,21 +1063,10 @@ impl FieldIndex {
 
     #[inline]
     fn exact(&self, s: &str, ascii: bool, set: &mut AtomSet) {
-        if self.by_value.is_empty() {
+        if s.len() < self.value_lengths.0 || s.len() > self.value_lengths.1 {
             return;
         }
-        let decides = if s.bytes().any(|b| b.is_ascii_uppercase()) {
-            let mut folded = std::mem::take(&mut set.folded);
-            folded.clear();
-            folded.push_str(s);
-            folded.make_ascii_lowercase();
-            let found = self.by_value.get(folded.as_str());
-            set.folded = folded;
-            found
-        } else {
-            self.by_value.get(s)
-        };
-        if let Some(decides) = decides {
+        if let Some(decides) = self.by_value.get(s.as_bytes()) {
             decides.mark(s.as_bytes(), ascii, set);
         }
     }
@@ -1001,6 +1077,9 @@ impl FieldIndex {
             for part in self.parts {
                 set.mark_undecided(part);
             }
+            return;
+        }
+        if s.len() < self.min_literal {
             return;
         }
         let found = |pattern: usize, text: &[u8]| {
@@ -1573,8 +1652,9 @@ impl Builder<'_> {
             by_field: vec![EMPTY_SLOT; self.table.len()],
             ..AtomIndex::default()
         };
-        // Per index: folded literal → position in its `literals`.
+        // Per index: folded literal → position in its `literals`; folded constant → what it decides.
         let mut literal_of: Vec<AHashMap<Box<str>, usize>> = Vec::new();
+        let mut values_of: Vec<AHashMap<Box<str>, Decides>> = Vec::new();
         for (atom, key) in self.keys.iter().enumerate() {
             let atom = u32::try_from(atom).unwrap_or(NONE);
             let field = key.field();
@@ -1592,10 +1672,12 @@ impl Builder<'_> {
                 slot.index = u32::try_from(index.indexes.len()).unwrap_or(NONE);
                 index.indexes.push(FieldIndex::new(field));
                 literal_of.push(AHashMap::new());
+                values_of.push(AHashMap::new());
             }
-            let (Some(fi), Some(literal_of)) = (
+            let (Some(fi), Some(literal_of), Some(values_of)) = (
                 index.indexes.get_mut(slot.index as usize),
                 literal_of.get_mut(slot.index as usize),
+                values_of.get_mut(slot.index as usize),
             ) else {
                 continue;
             };
@@ -1619,9 +1701,19 @@ impl Builder<'_> {
                     lookup: slot.index.saturating_mul(2).saturating_add(kind as u32),
                 };
             }
+            match key {
+                AtomKey::Exact { value, .. } => {
+                    fi.value_lengths.0 = fi.value_lengths.0.min(value.len());
+                    fi.value_lengths.1 = fi.value_lengths.1.max(value.len());
+                }
+                AtomKey::Contains { literal, .. } => {
+                    fi.min_literal = fi.min_literal.min(literal.len())
+                }
+                AtomKey::Exists(_) => {}
+            }
             let (decides, text) = match key {
                 AtomKey::Exact { value, .. } => (
-                    fi.by_value
+                    values_of
                         .entry(value.to_ascii_lowercase().into())
                         .or_default(),
                     value,
@@ -1694,6 +1786,9 @@ impl Builder<'_> {
                 *eager = true;
             }
         }
+        for (fi, values) in index.indexes.iter_mut().zip(values_of) {
+            fi.by_value = ExactTable::new(values);
+        }
         for (fi, literal_of) in index.indexes.iter_mut().zip(literal_of) {
             if literal_of.is_empty() {
                 continue;
@@ -1703,7 +1798,7 @@ impl Builder<'_> {
             let patterns = patterns.iter().map(|(l, _)| l.as_bytes());
             // Every literal is searched ASCII-case-insensitively: a necessary condition for both
             // kinds of atom (case-sensitive ones are confirmed on the matched text).
-            let built = if fi.eager[LITERALS] && fi.literals.len() <= DFA_LITERALS {
+            let built = if fi.eager[LITERALS] {
                 DFA::builder()
                     .match_kind(MatchKind::Standard)
                     .ascii_case_insensitive(true)
@@ -2202,6 +2297,55 @@ mod tests {
         };
         assert!(!plain_out.is_empty());
         assert_eq!(describe(&plain_out), describe(&fast_out));
+    }
+
+    #[test]
+    fn exact_table_ignores_ascii_case_only() {
+        let mut values: AHashMap<Box<str>, Decides> = AHashMap::new();
+        let words = [
+            "cmd.exe",
+            "a",
+            "",
+            "powershell_ise.exe",
+            "über",
+            "\u{130}x",
+            "12345678",
+        ];
+        for (i, w) in words.iter().enumerate() {
+            values.insert(
+                w.to_ascii_lowercase().into(),
+                Decides {
+                    insensitive: i as u32,
+                    sensitive: Vec::new(),
+                },
+            );
+        }
+        let table = ExactTable::new(values);
+        let found = |v: &str| table.get(v.as_bytes()).map(|d| d.insensitive);
+        assert_eq!(found("CMD.EXE"), Some(0));
+        assert_eq!(found("cmd.exe"), Some(0));
+        assert_eq!(found("A"), Some(1));
+        assert_eq!(found(""), Some(2));
+        assert_eq!(found("PowerShell_ISE.exe"), Some(3));
+        assert_eq!(found("üBER"), Some(4));
+        assert_eq!(found("ÜBER"), None, "non-ASCII letters are not folded");
+        assert_eq!(found("\u{130}X"), Some(5));
+        assert_eq!(found("12345678"), Some(6));
+        assert_eq!(found("cmd.ex"), None);
+        assert_eq!(found("cmd.exe "), None);
+        // Lowercasing 8 bytes at once agrees with byte-by-byte for every byte in every lane.
+        for b in 0..=255u8 {
+            for lane in 0..16 {
+                let mut v = vec![b'x'; 16];
+                v[lane] = b;
+                let folded = v.to_ascii_lowercase();
+                assert_eq!(
+                    folded_hash(&v),
+                    folded_hash(&folded),
+                    "byte {b} lane {lane}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -57,6 +57,11 @@ pub struct StringMatcher {
     /// An ASCII value needs a folded copy (hashed exact strings, globs with inner
     /// pieces, the prefilter) when case-insensitive.
     needs_folded: bool,
+    /// Per `?` wildcard, its longest literal piece (ASCII-lowercased when case-insensitive): every
+    /// match contains it. `None` when there is a regexp, or a `?` wildcard without such a piece
+    /// (`?*`) or, case-insensitive, with a non-ASCII one (the automaton folds case the simple
+    /// Unicode way: `K` matches `k`). For [`Self::literals`].
+    question_keys: Option<Vec<Box<str>>>,
 }
 
 /// Exact patterns: a few compared one by one (no hashing), more hashed.
@@ -412,6 +417,26 @@ impl StringMatcher {
         // direct form on ASCII values if it has one.
         let mut regex_origin = Vec::new();
         let mut regex_ascii: Vec<Option<QGlob>> = Vec::new();
+        let question_keys = patterns
+            .iter()
+            .filter_map(|p| match p {
+                Pattern::Wildcard(w) if !w.contains('?') => None,
+                Pattern::Wildcard(w) => {
+                    let key = w.split(['*', '?']).max_by_key(|piece| piece.len());
+                    Some(
+                        key.filter(|k| !k.is_empty())
+                            .and_then(|k| match case_insensitive {
+                                true if k.is_ascii() => {
+                                    Some(k.to_ascii_lowercase().into_boxed_str())
+                                }
+                                true => None,
+                                false => Some(Box::from(k)),
+                            }),
+                    )
+                }
+                Pattern::Regex(_) => Some(None),
+            })
+            .collect::<Option<Vec<_>>>();
         for (i, p) in patterns.iter().enumerate() {
             match p {
                 Pattern::Wildcard(w) if !w.contains(['*', '?']) => {
@@ -531,20 +556,27 @@ impl StringMatcher {
             automaton,
             ascii_automaton,
             ascii_route: shortcuts,
+            question_keys,
         })
     }
 
-    /// The literal content of the patterns when none is a regexp or `?` wildcard: the exact strings,
-    /// the longest literal piece of each `*` glob (every match contains it), and whether matching is
-    /// case-insensitive (all lowercased then). `None` when a pattern has no literal piece (`*`).
-    /// Used by [`crate::dispatch`] to index rules by constant.
+    /// The literal content of the patterns when none is a regexp: the exact strings, the longest
+    /// literal piece of each `*` glob and `?` wildcard (every match contains it), and whether
+    /// matching is case-insensitive (all lowercased then). `None` when a pattern has no literal
+    /// piece (`*`, `?*`) or a case-insensitive `?` wildcard's is not ASCII. Used by
+    /// [`crate::dispatch`] to index rules by constant.
     pub(crate) fn literals(&self) -> Option<(Vec<&str>, Vec<&str>, bool)> {
-        if self.automaton.is_some() || self.globs.iter().any(|g| g.key().is_empty()) {
+        if self.globs.iter().any(|g| g.key().is_empty()) {
             return None;
         }
+        let question: Vec<&str> = match (&self.automaton, &self.question_keys) {
+            (None, _) => Vec::new(),
+            (Some(_), Some(keys)) => keys.iter().map(|k| k.as_ref()).collect(),
+            (Some(_), None) => return None,
+        };
         Some((
             self.exact.iter().collect(),
-            self.globs.iter().map(Glob::key).collect(),
+            self.globs.iter().map(Glob::key).chain(question).collect(),
             self.case_insensitive,
         ))
     }

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use engine::dispatch::{DispatchScratch, Dispatcher};
 use engine::event::Event;
 use engine::runtime::Match;
+use rayon::prelude::*;
 use rules::{EventLocation, IndexSelector};
 use serde_json::{Map, Value as Json};
 
@@ -40,8 +41,8 @@ const SELECTION_CACHE_LIMIT: usize = 4096;
 
 /// A document line waiting in the batch.
 pub(super) struct Line {
-    /// Shared with the events parsed from it (no second copy of the text).
-    pub text: Arc<str>,
+    /// Where the line's text lies in the batch's text buffer (copied out by the parsing thread).
+    pub span: std::ops::Range<usize>,
     pub position: Position,
     /// Arrival number (the event's `seq`).
     pub seq: u64,
@@ -50,35 +51,55 @@ pub(super) struct Line {
 /// Lines read but not yet matched. Line buffers are reused from batch to batch.
 pub(super) struct Batch {
     lines: Vec<Line>,
+    /// The batched lines' text, one after another (reused: the reading thread does not allocate).
+    text: String,
     len: usize,
     capacity: usize,
     threads: usize,
     alerts: Vec<Map<String, Json>>,
     bad: Vec<(Position, String)>,
+    /// Per parsing thread, kept from batch to batch (dispatch remembers per scratch).
+    scratches: Vec<DispatchScratch>,
+    /// Worker threads kept for the whole run (with more than one thread): a thread's allocator heap
+    /// and caches outlive the batch.
+    pool: Option<rayon::ThreadPool>,
 }
 
 impl Batch {
     pub(super) fn new(threads: usize, capacity: usize) -> Batch {
         Batch {
             lines: Vec::new(),
+            text: String::new(),
             len: 0,
             capacity: capacity.max(1),
             threads: threads.max(1),
             alerts: Vec::new(),
             bad: Vec::new(),
+            scratches: Vec::new(),
+            pool: (threads > 1)
+                .then(|| {
+                    rayon::ThreadPoolBuilder::new()
+                        .num_threads(threads.clamp(1, 64))
+                        .thread_name(|i| format!("tripline-worker-{i}"))
+                        .build()
+                        .ok()
+                })
+                .flatten(),
         }
     }
 
     /// Adds a line; true when the batch is full and should be flushed.
     pub(super) fn push(&mut self, text: &str, position: &Position, seq: u64) -> bool {
+        let span = self.text.len()..self.text.len() + text.len();
+        self.text.push_str(text);
         match self.lines.get_mut(self.len) {
             Some(line) => {
-                line.text = Arc::from(text);
+                line.span = span;
                 line.position.clone_from(position);
                 line.seq = seq;
             }
             None => self.lines.push(Line {
-                text: Arc::from(text),
+                span,
                 position: position.clone(),
                 seq,
             }),
@@ -103,16 +124,21 @@ impl Batch {
         }
         let lines = self.lines.get(..self.len).unwrap_or_default();
         self.len = 0;
+        self.scratches
+            .resize_with(self.threads.clamp(1, 64), DispatchScratch::default);
         run_batch(
             lines,
+            &self.text,
             groups,
             routers,
             live,
-            self.threads,
+            &mut self.scratches,
+            self.pool.as_ref(),
             args.strict,
             &mut self.alerts,
             &mut self.bad,
         );
+        self.text.clear();
         let written = output.alerts(&self.alerts);
         self.alerts.clear();
         written?;
@@ -329,31 +355,39 @@ type Tagged = ((u32, u32, u32), Map<String, Json>);
 #[allow(clippy::too_many_arguments)]
 fn run_batch(
     lines: &[Line],
+    text: &str,
     groups: &[Group],
     routers: &mut [Router],
     live: &mut [LiveRule],
-    threads: usize,
+    scratches: &mut [DispatchScratch],
+    pool: Option<&rayon::ThreadPool>,
     stop_at_first_bad: bool,
     alerts: &mut Vec<Map<String, Json>>,
     bad: &mut Vec<(Position, String)>,
 ) {
-    let threads = threads.clamp(1, 64);
+    let threads = scratches.len().max(1);
     // Phase 1: parse + dispatch.
-    let parsed: Vec<Parsed> = if threads == 1 || lines.len() < 64 {
-        parse_chunk(lines, groups, routers)
-    } else {
-        let chunk = lines.len().div_ceil(threads);
-        let routers_ref: &[Router] = routers;
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = lines
-                .chunks(chunk)
-                .map(|part| scope.spawn(move || parse_chunk(part, groups, routers_ref)))
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
-                .collect()
-        })
+    let parsed: Vec<Parsed> = match (pool, scratches) {
+        (Some(pool), scratches) if lines.len() >= 64 && scratches.len() > 1 => {
+            let chunk = lines.len().div_ceil(threads);
+            let routers_ref: &[Router] = routers;
+            let parts: Vec<Vec<Parsed>> = pool.install(|| {
+                lines
+                    .par_chunks(chunk)
+                    .zip(scratches.par_iter_mut())
+                    .map(|(part, scratch)| parse_chunk(part, text, groups, routers_ref, scratch))
+                    .collect()
+            });
+            parts.into_iter().flatten().collect()
+        }
+        (_, [scratch, ..]) => parse_chunk(lines, text, groups, routers, scratch),
+        (_, []) => parse_chunk(
+            lines,
+            text,
+            groups,
+            routers,
+            &mut DispatchScratch::default(),
+        ),
     };
 
     // Phase 2: routing, in line order; stops after the first bad line when asked to.
@@ -408,37 +442,44 @@ fn run_batch(
             shards.into_iter().map(std::sync::Mutex::new).collect();
         let next = std::sync::atomic::AtomicUsize::new(0);
         let (work, shards, next) = (&work, &shards, &next);
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..threads)
-                .map(|_| {
-                    scope.spawn(move || {
-                        let mut out = Vec::new();
-                        loop {
-                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            let Some(shard) = shards.get(i) else {
-                                break;
-                            };
-                            // Each shard is taken by exactly one thread: the lock is never contended.
-                            if let Ok(mut shard) = shard.lock() {
-                                out.extend(work.run(&mut shard));
-                            }
-                        }
-                        out
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
-                .collect()
-        })
+        let take_shards = |_| {
+            let mut out = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(shard) = shards.get(i) else {
+                    break;
+                };
+                // Each shard is taken by exactly one thread: the lock is never contended.
+                if let Ok(mut shard) = shard.lock() {
+                    out.extend(work.run(&mut shard));
+                }
+            }
+            out
+        };
+        let per_thread: Vec<Vec<Tagged>> = match pool {
+            Some(pool) => pool.install(|| (0..threads).into_par_iter().map(take_shards).collect()),
+            None => vec![take_shards(0)],
+        };
+        per_thread.into_iter().flatten().collect()
     };
+    // Freeing the batch's events is work too: spread it over the workers.
+    if let Some(pool) = pool {
+        pool.install(|| {
+            parsed.into_par_iter().for_each(drop);
+            routings.into_par_iter().for_each(drop);
+        });
+    }
     tagged.sort_by_key(|(tag, _)| *tag);
     alerts.extend(tagged.into_iter().map(|(_, alert)| alert));
 }
 
-fn parse_chunk(lines: &[Line], groups: &[Group], routers: &[Router]) -> Vec<Parsed> {
-    let mut scratch = DispatchScratch::default();
+fn parse_chunk(
+    lines: &[Line],
+    text: &str,
+    groups: &[Group],
+    routers: &[Router],
+    scratch: &mut DispatchScratch,
+) -> Vec<Parsed> {
     // The plain path (`--no-dispatch`) offers every event to every rule: no prefilter either.
     let plain = routers.first().is_some_and(|router| router.plain);
     lines
@@ -453,17 +494,18 @@ fn parse_chunk(lines: &[Line], groups: &[Group], routers: &[Router]) -> Vec<Pars
             let Some(first) = groups.first() else {
                 return parsed;
             };
+            let line_text = text.get(line.span.clone()).unwrap_or_default();
             let ruled_out = !plain
                 && first
                     .prefilter
                     .as_ref()
-                    .is_some_and(|prefilter| !prefilter.may_match(&line.text));
+                    .is_some_and(|prefilter| !prefilter.may_match(line_text));
             let document = if ruled_out {
                 first
                     .fields
-                    .parse_untimed_only(Arc::clone(&line.text), &first.time_fields)
+                    .parse_untimed_only(Arc::from(line_text), &first.time_fields)
             } else {
-                first.fields.parse_untimed_shared(Arc::clone(&line.text))
+                first.fields.parse_untimed_shared(Arc::from(line_text))
             };
             let mut document = match document {
                 Ok(document) => document,
@@ -475,14 +517,14 @@ fn parse_chunk(lines: &[Line], groups: &[Group], routers: &[Router]) -> Vec<Pars
             };
             document.seq = line.seq;
             if let Some(router) = routers.first().filter(|_| !ruled_out) {
-                router.prepare(&document, &mut scratch);
+                router.prepare(&document, scratch);
             }
             for (group, router) in groups.iter().zip(routers) {
                 match group.timed(&document) {
                     Ok(event) => {
                         let mut candidates = Vec::new();
                         if !ruled_out {
-                            router.candidates(&event, &mut scratch, &mut candidates);
+                            router.candidates(&event, scratch, &mut candidates);
                         }
                         parsed.events.push(Some((Arc::new(event), candidates)));
                     }
