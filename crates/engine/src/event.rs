@@ -289,6 +289,33 @@ impl FieldTable {
         self.parse_fields_with(text, Some(only))
     }
 
+    /// [`FieldTable::parse_untimed_only`] for a line that no rule will read beyond its time: the
+    /// event does not keep the text (`raw` is empty), so the line is not copied.
+    pub fn parse_untimed_only_textless(
+        &self,
+        text: &str,
+        only: &[bool],
+    ) -> Result<Event, EventError> {
+        let first = text.bytes().position(|b| !b.is_ascii_whitespace());
+        if first.map(|i| text.as_bytes().get(i)) != Some(Some(&b'{')) {
+            // Rare (a bad line): the ordinary path words the error.
+            return self.parse_fields_with(Arc::from(text), Some(only));
+        }
+        let mut collector = Collector::new(self);
+        collector.only = Some(only);
+        self.collect_fields(text, &mut collector)?;
+        let index = collector.index.take();
+        let slots = collector.finish();
+        Ok(Event {
+            raw: Arc::from(""),
+            slots: Arc::new(Slots::new(slots)),
+            timestamp: None,
+            tiebreaker: Value::Null,
+            seq: 0,
+            index: index.map(Arc::from),
+        })
+    }
+
     fn parse_fields(&self, text: Arc<str>) -> Result<Event, EventError> {
         self.parse_fields_with(text, None)
     }

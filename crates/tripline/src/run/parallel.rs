@@ -503,7 +503,7 @@ fn parse_chunk(
             let document = if ruled_out {
                 first
                     .fields
-                    .parse_untimed_only(Arc::from(line_text), &first.time_fields)
+                    .parse_untimed_only_textless(line_text, &first.time_fields)
             } else {
                 first.fields.parse_untimed_shared(Arc::from(line_text))
             };
