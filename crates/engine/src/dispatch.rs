@@ -40,9 +40,9 @@ use aho_corasick::nfa::contiguous;
 use aho_corasick::{Anchored, MatchKind, StartKind};
 
 use crate::event::Event;
-use crate::expr::{CmpKind, CmpOp, CompiledExpr, Func, Node, NodeId, StagePredicate};
+use crate::expr::{CmpKind, CmpOp, CompiledExpr, Func, Node, NodeId};
 use crate::field::{FieldId, FieldTable};
-use crate::plan::{Plan, PlanKind};
+use crate::plan::Plan;
 use crate::value::Value;
 
 /// Fields with a handful of distinct values: a test on them filters little.
@@ -1284,7 +1284,7 @@ impl Builder<'_> {
         for (plan_index, plan) in plans.iter().enumerate() {
             let plan_index = u32::try_from(plan_index).unwrap_or(NONE);
             let mut anchored = true;
-            for predicate in stage_predicates(plan) {
+            for predicate in plan.stage_predicates() {
                 let mut clauses = self.necessary(&predicate.condition);
                 anchored &= !clauses.is_empty();
                 // The category test is `==` on the predicate's own category field.
@@ -1886,20 +1886,6 @@ fn fold(s: &str, ci: bool) -> Box<str> {
     }
 }
 
-/// Every stage predicate of a plan, `until` included.
-fn stage_predicates(plan: &Plan) -> Vec<&StagePredicate> {
-    match &plan.kind {
-        PlanKind::Event(stage) => vec![&stage.predicate],
-        PlanKind::Sequence(seq) => seq
-            .stages
-            .iter()
-            .map(|s| &s.stage.predicate)
-            .chain(seq.until.iter().map(|u| &u.predicate))
-            .collect(),
-        PlanKind::Sample(sample) => sample.stages.iter().map(|s| &s.predicate).collect(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -1968,7 +1954,7 @@ mod tests {
     }
 
     fn matches_a_stage(plan: &Plan, event: &Event) -> bool {
-        stage_predicates(plan).iter().any(|p| p.matches(event))
+        plan.stage_predicates().iter().any(|p| p.matches(event))
     }
 
     /// Checks that every plan a stage of which matches `event` is offered; returns the candidates.

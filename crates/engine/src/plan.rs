@@ -130,6 +130,21 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Every stage predicate of the plan, `until` included: an event changes the plan's state or
+    /// output only if one of them matches it.
+    pub fn stage_predicates(&self) -> Vec<&StagePredicate> {
+        match &self.kind {
+            PlanKind::Event(stage) => vec![&stage.predicate],
+            PlanKind::Sequence(seq) => seq
+                .stages
+                .iter()
+                .map(|s| &s.stage.predicate)
+                .chain(seq.until.iter().map(|u| &u.predicate))
+                .collect(),
+            PlanKind::Sample(sample) => sample.stages.iter().map(|s| &s.predicate).collect(),
+        }
+    }
+
     pub fn is_sequence(&self) -> bool {
         matches!(self.kind, PlanKind::Sequence(_))
     }

@@ -12,9 +12,9 @@
 
 use aho_corasick::AhoCorasick;
 
-use crate::expr::{CmpKind, CmpOp, CompiledExpr, Node, NodeId, StagePredicate};
+use crate::expr::{CmpKind, CmpOp, CompiledExpr, Node, NodeId};
 use crate::field::{FieldId, FieldTable};
-use crate::plan::{Plan, PlanKind};
+use crate::plan::Plan;
 use crate::schema::FieldType;
 use crate::value::Value;
 
@@ -36,7 +36,7 @@ impl Prefilter {
     pub fn new(plans: &[&Plan], table: &FieldTable) -> Option<Prefilter> {
         let mut literals: Vec<String> = Vec::new();
         for plan in plans {
-            for predicate in stage_predicates(plan) {
+            for predicate in plan.stage_predicates() {
                 let condition = &predicate.condition;
                 let needed = necessary(condition, condition.root, table, 0)?;
                 literals.extend(needed);
@@ -71,20 +71,6 @@ impl Prefilter {
 
     pub fn is_empty(&self) -> bool {
         self.literals == 0
-    }
-}
-
-/// Every stage predicate of a plan, `until` included.
-fn stage_predicates(plan: &Plan) -> Vec<&StagePredicate> {
-    match &plan.kind {
-        PlanKind::Event(stage) => vec![&stage.predicate],
-        PlanKind::Sequence(seq) => seq
-            .stages
-            .iter()
-            .map(|s| &s.stage.predicate)
-            .chain(seq.until.iter().map(|u| &u.predicate))
-            .collect(),
-        PlanKind::Sample(sample) => sample.stages.iter().map(|s| &s.predicate).collect(),
     }
 }
 
@@ -285,7 +271,7 @@ mod tests {
             let event = table.parse_event(doc, &EventOptions::default()).unwrap();
             let matches = plans
                 .iter()
-                .flat_map(stage_predicates)
+                .flat_map(Plan::stage_predicates)
                 .any(|predicate| predicate.matches(&event));
             if !p.may_match(doc) {
                 ruled_out += 1;
