@@ -131,6 +131,13 @@ struct Slots {
     words: SmallVec<[(u64, u32); 4]>,
 }
 
+/// The one empty field set fields-free copies share: a sequence holding a million partial matches
+/// holds a million such copies.
+fn empty_slots() -> Arc<Slots> {
+    static EMPTY: std::sync::OnceLock<Arc<Slots>> = std::sync::OnceLock::new();
+    Arc::clone(EMPTY.get_or_init(|| Arc::new(Slots::default())))
+}
+
 impl Slots {
     /// `entries` sorted by id.
     fn new(entries: Vec<(FieldId, Value)>) -> Slots {
@@ -190,7 +197,7 @@ impl Event {
     pub fn without_fields(&self) -> Event {
         Event {
             raw: Arc::clone(&self.raw),
-            slots: Arc::new(Slots::default()),
+            slots: empty_slots(),
             timestamp: self.timestamp,
             tiebreaker: self.tiebreaker.clone(),
             seq: self.seq,
