@@ -11,7 +11,6 @@
 //! gates), and `DISPATCH_BENCH_LOOPS=n` replaces criterion by n plain passes (for profilers).
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -22,33 +21,9 @@ use engine::plan::PlanKind;
 use engine::schema::Schema;
 use engine::{Plan, QueryOptions};
 
-fn shared() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
-}
-
-fn toml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            toml_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "toml") {
-            out.push(path);
-        }
-    }
-}
-
-/// The `query = '''...'''` of an EQL rule file (the corpus writes every query this way).
-fn eql_query(text: &str) -> Option<&str> {
-    if !text.contains("language = \"eql\"") {
-        return None;
-    }
-    let start = text.find("query = '''")? + "query = '''".len();
-    let end = start + text.get(start..)?.find("'''")?;
-    text.get(start..end)
-}
+#[path = "../tests/support/corpus.rs"]
+mod corpus;
+use corpus::{eql_query, shared_dir, toml_files};
 
 fn setup() -> (Vec<Plan>, FieldTable, Vec<Event>) {
     let schema = Schema::ecs();
@@ -57,7 +32,7 @@ fn setup() -> (Vec<Plan>, FieldTable, Vec<Event>) {
     let mut files = Vec::new();
     for dir in ["rules", "rules_building_block"] {
         toml_files(
-            &shared().join("corpus/detection-rules").join(dir),
+            &shared_dir().join("corpus/detection-rules").join(dir),
             &mut files,
         );
     }
@@ -98,7 +73,7 @@ fn setup() -> (Vec<Plan>, FieldTable, Vec<Event>) {
         "elastic-defend-official-sample-events-windows.ndjson",
     ] {
         let text =
-            std::fs::read_to_string(shared().join("telemetry").join(name)).unwrap_or_default();
+            std::fs::read_to_string(shared_dir().join("telemetry").join(name)).unwrap_or_default();
         for line in text.lines() {
             if let Ok(event) = table.parse_event(line, &EventOptions::default()) {
                 events.push(event);
@@ -170,7 +145,7 @@ fn bench_dispatch(c: &mut Criterion) {
     if plans.is_empty() || events.is_empty() {
         eprintln!(
             "dispatch bench: corpus or telemetry not found under {}",
-            shared().display()
+            shared_dir().display()
         );
         return;
     }

@@ -293,7 +293,7 @@ impl FieldTable {
     /// (indexed by id). The whole document is still checked, so a bad line is found all the same:
     /// for events no rule can match, whose other fields would never be read.
     pub fn parse_untimed_only(&self, text: Arc<str>, only: &[bool]) -> Result<Event, EventError> {
-        self.parse_fields_with(text, Some(only))
+        self.parse_fields_with(&text, || Arc::clone(&text), Some(only))
     }
 
     /// [`FieldTable::parse_untimed_only`] for a line that no rule will read beyond its time: the
@@ -303,39 +303,25 @@ impl FieldTable {
         text: &str,
         only: &[bool],
     ) -> Result<Event, EventError> {
-        let first = text.bytes().position(|b| !b.is_ascii_whitespace());
-        if first.map(|i| text.as_bytes().get(i)) != Some(Some(&b'{')) {
-            // Rare (a bad line): the ordinary path words the error.
-            return self.parse_fields_with(Arc::from(text), Some(only));
-        }
-        let mut collector = Collector::new(self);
-        collector.only = Some(only);
-        self.collect_fields(text, &mut collector)?;
-        let index = collector.index.take();
-        let slots = collector.finish();
-        Ok(Event {
-            raw: Arc::from(""),
-            slots: Arc::new(Slots::new(slots)),
-            timestamp: None,
-            tiebreaker: Value::Null,
-            seq: 0,
-            index: index.map(Arc::from),
-        })
+        self.parse_fields_with(text, || Arc::from(""), Some(only))
     }
 
     fn parse_fields(&self, text: Arc<str>) -> Result<Event, EventError> {
-        self.parse_fields_with(text, None)
+        self.parse_fields_with(&text, || Arc::clone(&text), None)
     }
 
+    /// Extracts the registered fields (those set in `only`, when given) of `text`; the event keeps
+    /// the text `raw` gives.
     fn parse_fields_with(
         &self,
-        text: Arc<str>,
+        text: &str,
+        raw: impl FnOnce() -> Arc<str>,
         only: Option<&[bool]>,
     ) -> Result<Event, EventError> {
         let first = text.bytes().position(|b| !b.is_ascii_whitespace());
         if first.map(|i| text.as_bytes().get(i)) != Some(Some(&b'{')) {
             let offset = first.unwrap_or(text.len());
-            let (line, column) = line_col(&text, offset);
+            let (line, column) = line_col(text, offset);
             return Err(EventError {
                 line,
                 column,
@@ -344,11 +330,11 @@ impl FieldTable {
         }
         let mut collector = Collector::new(self);
         collector.only = only;
-        self.collect_fields(&text, &mut collector)?;
+        self.collect_fields(text, &mut collector)?;
         let index = collector.index.take();
         let slots = collector.finish();
         Ok(Event {
-            raw: text,
+            raw: raw(),
             slots: Arc::new(Slots::new(slots)),
             timestamp: None,
             tiebreaker: Value::Null,

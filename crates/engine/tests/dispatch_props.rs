@@ -14,6 +14,10 @@ use engine::schema::Schema;
 use engine::{Plan, QueryOptions};
 use proptest::prelude::*;
 
+#[path = "support/corpus.rs"]
+mod corpus;
+use corpus::{eql_query, shared_dir, toml_files};
+
 /// String fields: ordinary ones, a multi-valued one, and low-cardinality ones (the index treats
 /// tests on those as context).
 const STRING_FIELDS: &[&str] = &[
@@ -301,34 +305,6 @@ proptest! {
             }
         }
     }
-}
-
-fn shared_dir() -> std::path::PathBuf {
-    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
-}
-
-fn toml_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            toml_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "toml") {
-            out.push(path);
-        }
-    }
-}
-
-/// The `query = '''...'''` of an EQL rule file (the corpus writes every query this way).
-fn eql_query(text: &str) -> Option<&str> {
-    if !text.contains("language = \"eql\"") {
-        return None;
-    }
-    let start = text.find("query = '''")? + "query = '''".len();
-    let end = start + text.get(start..)?.find("'''")?;
-    text.get(start..end)
 }
 
 /// The detection-rules corpus (when present next to the repository) over the shared telemetry and
