@@ -306,6 +306,44 @@ impl FieldTable {
         self.parse_fields_with(text, || Arc::from(""), Some(only))
     }
 
+    /// The fields set in `only` (indexed by id), for [`FieldTable::parse_only_textless`]: build
+    /// once, parse many lines.
+    pub fn only_fields(&self, only: &[bool]) -> OnlyFields {
+        OnlyFields {
+            paths: scan::TimePaths::new(self, only),
+            only: Box::from(only),
+            kept: only.iter().filter(|keep| **keep).count(),
+        }
+    }
+
+    /// [`FieldTable::parse_untimed_only_textless`] with the kept fields prepared: the line is
+    /// walked along their paths only, everything else skipped (still checked). Lines where the
+    /// full walk could read a skipped value differently (`\u` escapes, exponents, deep nesting)
+    /// or that are invalid take the full walk, so the result is always the same.
+    pub fn parse_only_textless(
+        &self,
+        text: &str,
+        fields: &OnlyFields,
+    ) -> Result<Event, EventError> {
+        let mut collector = Collector::new(self);
+        collector.only = Some(&fields.only);
+        // Room for the kept fields only (the event is kept: no shrinking afterwards).
+        collector.values = Vec::with_capacity(fields.kept);
+        if scan::collect_pruned(text, &mut collector, &fields.paths).is_err() {
+            return self.parse_untimed_only_textless(text, &fields.only);
+        }
+        let index = collector.index.take();
+        let slots = collector.finish();
+        Ok(Event {
+            raw: empty_text(),
+            slots: Arc::new(Slots::new(slots)),
+            timestamp: None,
+            tiebreaker: Value::Null,
+            seq: 0,
+            index: index.map(Arc::from),
+        })
+    }
+
     fn parse_fields(&self, text: Arc<str>) -> Result<Event, EventError> {
         self.parse_fields_with(&text, || Arc::clone(&text), None)
     }
@@ -431,6 +469,21 @@ fn locate_key(text: &str, path: &str) -> (usize, usize) {
         }
         None => (1, 1),
     }
+}
+
+/// Fields kept from lines no rule reads beyond their time; see [`FieldTable::only_fields`].
+#[derive(Debug, Clone)]
+pub struct OnlyFields {
+    paths: scan::TimePaths,
+    only: Box<[bool]>,
+    /// How many are set in `only`.
+    kept: usize,
+}
+
+/// The empty text all text-less events share (no allocation per line).
+fn empty_text() -> Arc<str> {
+    static EMPTY: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
+    Arc::clone(EMPTY.get_or_init(|| Arc::from("")))
 }
 
 /// Values found during the walk, in document order.

@@ -27,7 +27,207 @@ const MAX_LITERALS: usize = 256;
 #[derive(Debug)]
 pub struct Prefilter {
     automaton: AhoCorasick,
+    /// A faster equivalent of `automaton`, for a few literals.
+    pairs: Option<Pairs>,
     literals: usize,
+}
+
+/// At most this many distinct byte pairs get the pair search; more would cost more than the
+/// automaton.
+const MAX_PAIRS: usize = 4;
+
+/// Case-insensitive literal search by two rare bytes per literal, in the manner of memchr's
+/// "packed pair" search: 256 positions at a time, the two bytes compared (case folded) at their
+/// distance in a loop the compiler vectorizes; the few candidates left are verified against the
+/// whole literals. Literals sharing their pair (`launchctl`, `LaunchDaemons`) share the pass.
+/// The automaton cannot do this itself: ASCII case folding costs it its fast prefilters (it falls
+/// back to the literals' first bytes, which JSON text is full of).
+#[derive(Debug)]
+struct Pairs {
+    pairs: Vec<Pair>,
+}
+
+#[derive(Debug)]
+struct Pair {
+    /// How far the second byte is after the first.
+    distance: usize,
+    /// The two bytes as compared: a letter is tested lowercased (`| 0x20` on the text), anything
+    /// else as it is.
+    byte: [u8; 2],
+    fold: [u8; 2],
+    /// The literals with this pair, and where the first byte is in each.
+    literals: Vec<(Box<[u8]>, usize)>,
+}
+
+impl Pairs {
+    fn new(literals: &[String]) -> Option<Pairs> {
+        let mut pairs: Vec<Pair> = Vec::new();
+        for literal in literals {
+            let bytes = literal.as_bytes();
+            let mut order: Vec<usize> = (0..bytes.len()).collect();
+            // Rarest bytes first; between equals, the earlier.
+            order.sort_by(|&a, &b| {
+                let f = |i: usize| frequency(bytes.get(i).copied().unwrap_or(0));
+                f(a).total_cmp(&f(b)).then(a.cmp(&b))
+            });
+            let (first, second) = (*order.first()?, *order.get(1)?);
+            let at = [first.min(second), first.max(second)];
+            let probe = |i: usize| {
+                let b = bytes.get(i).copied().unwrap_or(0);
+                match b.is_ascii_alphabetic() {
+                    true => (b.to_ascii_lowercase(), 0x20),
+                    false => (b, 0),
+                }
+            };
+            let ((b0, f0), (b1, f1)) = (probe(at[0]), probe(at[1]));
+            let distance = at[1] - at[0];
+            let entry = (Box::from(bytes), at[0]);
+            match pairs
+                .iter_mut()
+                .find(|p| p.distance == distance && p.byte == [b0, b1] && p.fold == [f0, f1])
+            {
+                Some(pair) => pair.literals.push(entry),
+                None => pairs.push(Pair {
+                    distance,
+                    byte: [b0, b1],
+                    fold: [f0, f1],
+                    literals: vec![entry],
+                }),
+            }
+        }
+        (pairs.len() <= MAX_PAIRS).then_some(Pairs { pairs })
+    }
+
+    /// [`Prefilter::may_match`]: whether `hay` is not plain text (see [`plain_text`]) or contains
+    /// some literal, ASCII case ignored. The first pair's pass also does the plain-text test.
+    fn may_match(&self, hay: &[u8]) -> bool {
+        let Some((first, rest)) = self.pairs.split_first() else {
+            return !plain_text(hay);
+        };
+        first.is_match_or_not_plain(hay) || rest.iter().any(|pair| pair.is_match(hay))
+    }
+
+    #[cfg(test)]
+    fn is_match(&self, hay: &[u8]) -> bool {
+        self.pairs.iter().any(|pair| pair.is_match(hay))
+    }
+}
+
+const LANES: usize = 256;
+
+impl Pair {
+    /// Whether `hay` contains one of the literals, ASCII case ignored.
+    fn is_match(&self, hay: &[u8]) -> bool {
+        self.scan::<false>(hay)
+    }
+
+    /// Whether `hay` contains one of the literals or is not plain text, in one pass.
+    fn is_match_or_not_plain(&self, hay: &[u8]) -> bool {
+        self.scan::<true>(hay)
+    }
+
+    /// [`Pair::is_match`]; with `PLAIN`, also true when `hay` is not [`plain_text`].
+    #[inline(always)]
+    fn scan<const PLAIN: bool>(&self, hay: &[u8]) -> bool {
+        // Positions of the first byte to look at: the second must fit.
+        let positions = hay.len().saturating_sub(self.distance);
+        if positions < LANES {
+            return (PLAIN && !plain_text(hay)) || (0..positions).any(|p| self.verify(hay, p));
+        }
+        let mut start = 0;
+        while start + LANES <= positions {
+            if self.block::<PLAIN>(hay, start) {
+                return true;
+            }
+            start += LANES;
+        }
+        // The last positions, in one block overlapping the previous one.
+        if start < positions && self.block::<PLAIN>(hay, positions - LANES) {
+            return true;
+        }
+        // The blocks saw the bytes before `positions` and the `\u` starting there.
+        PLAIN && !plain_text(hay.get(positions..).unwrap_or_default())
+    }
+
+    /// Whether one of the literals has its first tested byte in `start..start + LANES` (all of
+    /// which leave room for the second); with `PLAIN`, also whether a byte there is not ASCII or
+    /// starts a `\u`.
+    #[inline(always)]
+    fn block<const PLAIN: bool>(&self, hay: &[u8], start: usize) -> bool {
+        let ([byte0, byte1], [fold0, fold1]) = (self.byte, self.fold);
+        // `start + LANES <= hay.len() - distance`, and the distance is at least 1.
+        let (Some(a), Some(b), Some(c)) = (
+            hay.get(start..).and_then(|r| r.first_chunk::<LANES>()),
+            hay.get(start + self.distance..)
+                .and_then(|r| r.first_chunk::<LANES>()),
+            hay.get(start + 1..).and_then(|r| r.first_chunk::<LANES>()),
+        ) else {
+            return true;
+        };
+        let mut any = 0u8;
+        let mut high = 0u8;
+        let mut escape = 0u8;
+        for k in 0..LANES {
+            any |= u8::from((a[k] | fold0) == byte0) & u8::from((b[k] | fold1) == byte1);
+            if PLAIN {
+                high |= a[k];
+                escape |= u8::from(a[k] == b'\\') & u8::from(c[k] == b'u');
+            }
+        }
+        (PLAIN && (high >= 0x80 || escape != 0))
+            || (any != 0 && (start..start + LANES).any(|p| self.verify(hay, p)))
+    }
+
+    /// Whether the pair is at `p` and one of its literals around it.
+    fn verify(&self, hay: &[u8], p: usize) -> bool {
+        let ([byte0, byte1], [fold0, fold1]) = (self.byte, self.fold);
+        hay.get(p).is_some_and(|&c| c | fold0 == byte0)
+            && hay
+                .get(p + self.distance)
+                .is_some_and(|&c| c | fold1 == byte1)
+            && self.literals.iter().any(|(literal, at)| {
+                p.checked_sub(*at)
+                    .and_then(|s| hay.get(s..s + literal.len()))
+                    .is_some_and(|t| t.eq_ignore_ascii_case(literal))
+            })
+    }
+}
+
+/// Whether `b` is all ASCII and holds no `\u`: one pass, 32 bytes at a time, accumulated
+/// lane by lane (vectorized; lines almost never stop it early).
+fn plain_text(b: &[u8]) -> bool {
+    let mut high = [0u8; 32];
+    let mut escape = [0u8; 32];
+    let mut i = 0;
+    // Each chunk and the same shifted by one byte (two plain loads).
+    while let (Some(w), Some(n)) = (
+        b.get(i..).and_then(|rest| rest.first_chunk::<32>()),
+        b.get(i + 1..).and_then(|rest| rest.first_chunk::<32>()),
+    ) {
+        for k in 0..32 {
+            let (this, next) = (w[k], n[k]);
+            high[k] |= this;
+            escape[k] |= u8::from(this == b'\\') & u8::from(next == b'u');
+        }
+        i += 32;
+    }
+    let rest = b.get(i..).unwrap_or_default();
+    high.iter().all(|&h| h < 0x80)
+        && escape.iter().all(|&e| e == 0)
+        && rest.is_ascii()
+        && !rest.windows(2).any(|w| w == b"\\u")
+}
+
+/// Rough relative frequency of a byte in JSON event text, ASCII case ignored (both cases
+/// together): what a false candidate of a window costs depends on it.
+fn frequency(b: u8) -> f64 {
+    // From common to rare, each step a little rarer.
+    const ORDER: &[u8] = b"\":,e0t1a2s3i4o5n6r7c8l9d-m_p.u/hgxfwbyv{}k\\[]j zq";
+    let folded = b.to_ascii_lowercase();
+    match ORDER.iter().position(|&o| o == folded) {
+        Some(rank) => 0.9f64.powi(rank as i32),
+        None => 0.9f64.powi(ORDER.len() as i32 + 4),
+    }
 }
 
 impl Prefilter {
@@ -53,12 +253,22 @@ impl Prefilter {
             .ok()?;
         Some(Prefilter {
             automaton,
+            pairs: Pairs::new(&literals),
             literals: literals.len(),
         })
     }
 
     /// Whether some stage may match the document written as `line`; `false` only when none can.
     pub fn may_match(&self, line: &str) -> bool {
+        match &self.pairs {
+            Some(pairs) => pairs.may_match(line.as_bytes()),
+            None => !plain_text(line.as_bytes()) || self.automaton.is_match(line),
+        }
+    }
+
+    /// [`Prefilter::may_match`] through the automaton only (the reference for the fast path).
+    #[doc(hidden)]
+    pub fn may_match_plain(&self, line: &str) -> bool {
         !line.is_ascii()
             || memchr::memmem::find(line.as_bytes(), b"\\u").is_some()
             || self.automaton.is_match(line)
@@ -243,6 +453,157 @@ mod tests {
         assert!(
             prefilter(&[r#"process where process.name == "bash" and process.pid == 1"#]).is_some()
         );
+    }
+
+    fn naive(literals: &[String], hay: &[u8]) -> bool {
+        literals.iter().any(|l| {
+            hay.windows(l.len())
+                .any(|w| w.eq_ignore_ascii_case(l.as_bytes()))
+        })
+    }
+
+    #[test]
+    fn plain_text_is_ascii_without_u_escapes() {
+        let naive = |b: &[u8]| b.is_ascii() && !b.windows(2).any(|w| w == b"\\u");
+        let base = "a".repeat(100);
+        for at in 0..99 {
+            for (piece, _) in [("\\u", 0), ("é", 0), ("\\U", 0), ("u\\", 0)] {
+                for len in [at + 2, 31, 32, 33, 34, 64, 65, 66, 100] {
+                    let mut text = base.clone();
+                    text.replace_range(at..at + piece.len().min(2), piece);
+                    let text = text.get(..len.min(text.len())).unwrap_or(&text).as_bytes();
+                    assert_eq!(plain_text(text), naive(text), "{at} {piece} {len}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn pairs_test_rare_bytes_case_folded() {
+        let literals = vec!["LaunchDaemons".to_string(), "launchctl".to_string()];
+        let w = Pairs::new(&literals).unwrap();
+        // `h` and `u` are rarer than `l`, `a`, `n`, `t`, `c`; both literals have them 3 apart.
+        assert_eq!(w.pairs.len(), 1);
+        assert_eq!((w.pairs[0].byte, w.pairs[0].distance), (*b"uh", 3));
+        for hay in [
+            "launchctl",
+            "xxLAUNCHCTL",
+            "/library/launchdaemons/x",
+            "launchdaemon launchct launch ctl",
+            "",
+            "lau",
+            &format!("{}LaunchCTL", "x".repeat(40)),
+            &format!("{}LaunchCTL{}", "x".repeat(40), "x".repeat(40)),
+            &format!("{}LaunchCT", "x".repeat(70)),
+        ] {
+            assert_eq!(
+                w.is_match(hay.as_bytes()),
+                naive(&literals, hay.as_bytes()),
+                "{hay}"
+            );
+        }
+    }
+
+    /// The pair searcher agrees with a naive case-insensitive substring test, on texts built
+    /// from pieces of the literals (overlaps, near misses, mixed case).
+    #[test]
+    fn pairs_agree_with_naive_search() {
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, TestRunner};
+        let literal = proptest::string::string_regex("[a-cA-C.:_]{3,9}").unwrap();
+        let strategy = (
+            proptest::collection::vec(literal, 1..5),
+            proptest::collection::vec((any::<u8>(), 0usize..40, any::<bool>()), 0..12),
+            "[a-c\\x20\":,@`!Aué\\\\]{0,100}",
+        );
+        let mut runner = TestRunner::new(Config::with_cases(2000));
+        runner
+            .run(&strategy, |(literals, pieces, filler)| {
+                let Some(w) = Pairs::new(&literals) else {
+                    return Ok(());
+                };
+                // Filler with pieces of literals (prefixes, suffixes, case flipped) spliced in.
+                let mut hay: Vec<u8> = filler.into_bytes();
+                for (which, cut, upper) in pieces {
+                    let l = literals[usize::from(which) % literals.len()].as_bytes();
+                    let cut = cut % (l.len() + 1);
+                    let piece: Vec<u8> = if upper {
+                        l[..cut].to_ascii_uppercase()
+                    } else {
+                        l[cut / 2..].to_vec()
+                    };
+                    let at = usize::from(which) % (hay.len() + 1);
+                    hay.splice(at..at, piece);
+                }
+                let hay = hay.repeat(usize::from(hay.len().is_multiple_of(7)) * 5 + 1);
+                prop_assert_eq!(w.is_match(&hay), naive(&literals, &hay));
+                prop_assert_eq!(
+                    w.may_match(&hay),
+                    naive(&literals, &hay) || !plain_text(&hay)
+                );
+                Ok(())
+            })
+            .unwrap();
+    }
+
+    /// The fast path answers as the automaton does, on event lines and mutations of them.
+    #[test]
+    fn may_match_agrees_with_the_automaton() {
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, TestRunner};
+        let p = prefilter(&[
+            r#"sequence by host.id with maxspan=1m
+            [file where host.os.type == "macos" and file.path : ("/System/Library/LaunchDaemons/*", "/Library/LaunchDaemons/*")]
+            [process where process.name == "launchctl" and process.args == "load"]"#,
+            r#"process where process.name in~ ("SSHD", "cron.exe") and user.name != "root""#,
+        ])
+        .unwrap();
+        assert!(p.pairs.is_some());
+        // Long enough for the block scans (a few hundred bytes on each side of the literals).
+        let base = format!(
+            r#"{{"@timestamp":"2025-11-28T08:00:00.004Z","a":"{}","process":{{"name":"launchctl","args":["load","/Library/LaunchDaemons/x.plist"]}},"host":{{"os":{{"type":"macos"}}}},"user":{{"name":"cron"}},"z":"{}"}}"#,
+            "C:\\\\Windows x".repeat(30),
+            "y ".repeat(150)
+        );
+        let base = base.as_str();
+        // And one without the literals: only near misses, `\u` and non-ASCII decide.
+        let near = base
+            .replace("launchctl", "launchct1")
+            .replace("LaunchDaemons", "LaunchDemons");
+        let strategy = (
+            proptest::collection::vec((0usize..base.len(), 0u8..5, "[a-zA-Z\\\\ué.]{0,3}"), 0..6),
+            any::<bool>(),
+        );
+        let mut runner = TestRunner::new(Config::with_cases(3000));
+        runner
+            .run(&strategy, |(edits, with_literals)| {
+                let mut text = if with_literals {
+                    base.to_string()
+                } else {
+                    near.clone()
+                };
+                for (at, op, piece) in edits {
+                    let at = (0..=at.min(text.len()))
+                        .rev()
+                        .find(|&i| text.is_char_boundary(i))
+                        .unwrap_or(0);
+                    match op {
+                        // Deletions break literals; swaps flip case; insertions add escapes,
+                        // non-ASCII or letters.
+                        0 | 1 => {
+                            let end = (at + 1 + usize::from(op) * 3).min(text.len());
+                            if text.is_char_boundary(end) {
+                                text.replace_range(at..end, "");
+                            }
+                        }
+                        2 => text = text.to_ascii_uppercase(),
+                        _ => text.insert_str(at, &piece),
+                    }
+                }
+                prop_assert_eq!(p.may_match(&text), p.may_match_plain(&text), "{}", text);
+                Ok(())
+            })
+            .unwrap();
     }
 
     /// The prefilter never rules out an event a stage matches.

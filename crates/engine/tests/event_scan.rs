@@ -66,6 +66,7 @@ fn table() -> FieldTable {
 
 /// Both paths on `doc`: the scanner either extracts what serde does or declines.
 fn check(t: &FieldTable, doc: &str) {
+    check_only(t, doc);
     let plain = t.extract_fields_plain(doc);
     let fast = t.extract_fields_fast(doc);
     match (&fast, &plain) {
@@ -104,6 +105,45 @@ fn check(t: &FieldTable, doc: &str) {
         (Err(_), _) if !starts_with_object => {}
         (Err(e), Ok(_)) if e.message.starts_with("invalid timestamp") => {}
         (got, want) => panic!("parse_event {got:?} but serde path {want:?}\ndoc: {doc:?}"),
+    }
+}
+
+/// The pruned walk (`parse_only_textless`) against the full one (`parse_untimed_only_textless`)
+/// for a few sets of kept fields: the same fields and index, or the same error.
+fn check_only(t: &FieldTable, doc: &str) {
+    let deep = vec!["r"; 140].join(".");
+    let kept_sets: [&[&str]; 4] = [
+        &["@timestamp"],
+        &["@timestamp", "event.sequence"],
+        &[
+            "process.name",
+            "a.b",
+            "a.b.c",
+            "_index",
+            "é.ü",
+            "a..b",
+            "x.",
+        ],
+        &["n", "when", "opt", &deep],
+    ];
+    for kept in kept_sets {
+        let mut only = vec![false; t.len()];
+        for path in kept {
+            only[t.id(path).unwrap().0 as usize] = true;
+        }
+        let fields = t.only_fields(&only);
+        let pruned = t.parse_only_textless(doc, &fields);
+        let full = t.parse_untimed_only_textless(doc, &only);
+        match (pruned, full) {
+            (Ok(p), Ok(f)) => {
+                let p_fields: Vec<_> = p.fields().map(|(k, v)| (k, v.clone())).collect();
+                let f_fields: Vec<_> = f.fields().map(|(k, v)| (k, v.clone())).collect();
+                assert_eq!(p_fields, f_fields, "kept {kept:?}, doc: {doc:?}");
+                assert_eq!(p.index(), f.index(), "kept {kept:?}, doc: {doc:?}");
+            }
+            (Err(p), Err(f)) => assert_eq!(p, f, "kept {kept:?}, doc: {doc:?}"),
+            (p, f) => panic!("pruned {p:?} but full {f:?}\nkept {kept:?}, doc: {doc:?}"),
+        }
     }
 }
 

@@ -21,7 +21,8 @@ pub enum InputFormat {
 }
 
 /// One input record → zero or more ECS JSON documents (as text).
-pub trait RecordMapper {
+/// `Send`: `tripline run` reads ahead on a thread of its own (see `run::read_ahead`).
+pub trait RecordMapper: Send {
     /// Calls `emit` for each document the record gives; an `Err` is a bad record with the reason.
     fn map(&mut self, record: &str, emit: &mut dyn FnMut(&str)) -> Result<(), String>;
 }

@@ -24,6 +24,7 @@ use rules::{Loaded, Rule};
 use crate::cli::RunArgs;
 
 mod parallel;
+mod read_ahead;
 mod state;
 use crate::input::{Inputs, Position, Record};
 use crate::output::Output;
@@ -196,13 +197,88 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     };
     let mut batch =
         parallel::Batch::new(threads, if live_input { 1 } else { parallel::BATCH_LINES });
-    let result = inputs.for_each_with(mapper, &mut |position, record| {
-        if interrupt.requested() {
-            return Err(crate::interrupt::Interrupted.into());
-        }
-        let text = match record {
-            Record::Document(text) => text,
-            Record::Idle => {
+    // With worker threads, reading goes on while the previous batch is matched (see `read_ahead`).
+    let result = if threads > 1 && !live_input {
+        let capacity = batch.capacity();
+        read_ahead::read_ahead(
+            &inputs,
+            mapper,
+            &interrupt,
+            progress.as_ref(),
+            capacity,
+            &mut |feed| match feed {
+                read_ahead::Feed::Lines(lines) => {
+                    stats.documents += lines.len() as u64;
+                    batch.run_lines(
+                        lines,
+                        &groups,
+                        &mut routers,
+                        &mut live,
+                        &mut output,
+                        &mut stats,
+                        &args,
+                    )?;
+                    reporter.tick(&stats, &live, true);
+                    Ok(())
+                }
+                read_ahead::Feed::Blank => {
+                    stats.blank += 1;
+                    Ok(())
+                }
+                read_ahead::Feed::Bad(position, why) => {
+                    stats.bad_records += 1;
+                    bad_line(&mut stats, &args, position, why)
+                }
+                read_ahead::Feed::Idle => {
+                    reporter.tick(&stats, &live, true);
+                    state::idle(&mut live, &mut matches, &mut output)
+                }
+            },
+        )
+    } else {
+        inputs.for_each_with(mapper, &mut |position, record| {
+            if interrupt.requested() {
+                return Err(crate::interrupt::Interrupted.into());
+            }
+            let text = match record {
+                Record::Document(text) => text,
+                Record::Idle => {
+                    batch.flush(
+                        &groups,
+                        &mut routers,
+                        &mut live,
+                        &mut output,
+                        &mut stats,
+                        &args,
+                    )?;
+                    reporter.tick(&stats, &live, true);
+                    return state::idle(&mut live, &mut matches, &mut output);
+                }
+                Record::Blank => {
+                    stats.blank += 1;
+                    return Ok(());
+                }
+                Record::Bad(why) => {
+                    stats.bad_records += 1;
+                    // Lines before a bad record are matched first: they came first.
+                    batch.flush(
+                        &groups,
+                        &mut routers,
+                        &mut live,
+                        &mut output,
+                        &mut stats,
+                        &args,
+                    )?;
+                    return bad_line(&mut stats, &args, position, &why);
+                }
+            };
+            stats.documents += 1;
+            if stats.documents % 4096 == 0 {
+                if let Some(bar) = &progress {
+                    bar.set_position(inputs.bytes_read.load(Ordering::Relaxed));
+                }
+            }
+            if batch.push(text, position, stats.documents) {
                 batch.flush(
                     &groups,
                     &mut routers,
@@ -211,46 +287,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
                     &mut stats,
                     &args,
                 )?;
-                reporter.tick(&stats, &live, true);
-                return state::idle(&mut live, &mut matches, &mut output);
             }
-            Record::Blank => {
-                stats.blank += 1;
-                return Ok(());
-            }
-            Record::Bad(why) => {
-                stats.bad_records += 1;
-                // Lines before a bad record are matched first: they came first.
-                batch.flush(
-                    &groups,
-                    &mut routers,
-                    &mut live,
-                    &mut output,
-                    &mut stats,
-                    &args,
-                )?;
-                return bad_line(&mut stats, &args, position, &why);
-            }
-        };
-        stats.documents += 1;
-        if stats.documents % 4096 == 0 {
-            if let Some(bar) = &progress {
-                bar.set_position(inputs.bytes_read.load(Ordering::Relaxed));
-            }
-        }
-        if batch.push(text, position, stats.documents) {
-            batch.flush(
-                &groups,
-                &mut routers,
-                &mut live,
-                &mut output,
-                &mut stats,
-                &args,
-            )?;
-        }
-        reporter.tick(&stats, &live, false);
-        Ok(())
-    });
+            reporter.tick(&stats, &live, false);
+            Ok(())
+        })
+    };
     // Lines still batched run before an error is reported or the rules finish (Ctrl-C included).
     let result = match result {
         Err(error) if !error.is::<crate::interrupt::Interrupted>() => Err(error),

@@ -177,3 +177,134 @@ fn literal_prefilter_gives_the_plain_paths_alerts_and_counts() {
     assert_eq!(counts(&plain_summary), counts(&fast_summary));
     assert!(fast_summary.contains(" 3 bad lines"), "{fast_summary}");
 }
+
+/// Runs tripline; returns stdout, stderr without timings, and the exit status.
+fn run_status(
+    rules: &[PathBuf],
+    extra: &[&str],
+    events: &[&Path],
+) -> (Vec<u8>, String, Option<i32>) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tripline"));
+    command.arg("run");
+    for dir in rules {
+        command.arg("--rules").arg(dir);
+    }
+    let out = command
+        .args(extra)
+        .args(events)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| !l.contains("state at end of input"))
+        .map(|l| match l.find("s elapsed") {
+            Some(i) => l
+                .get(..i)
+                .and_then(|p| p.rsplit_once(", "))
+                .map_or(l, |(p, _)| p),
+            None => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    (out.stdout, stderr, out.status.code())
+}
+
+/// With several threads the input is read on a thread of its own while the previous batch is matched.
+/// Alerts, counts, bad lines (malformed JSON, bytes that are not UTF-8, blank lines, across batch
+/// boundaries and files), `--strict` stops and unreadable files must be exactly the one-thread run's.
+#[test]
+fn reading_ahead_gives_the_one_thread_runs_output_and_errors() {
+    let events = events_file(8, "readahead");
+    let text = std::fs::read(&events).unwrap();
+    std::fs::remove_file(&events).ok();
+    let lines: Vec<&[u8]> = text
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert!(lines.len() > 1200, "{} lines", lines.len());
+    let (first, second) = lines.split_at(700);
+    let mut bad_lines = 0;
+    let mut a = Vec::new();
+    for (i, line) in first.iter().enumerate() {
+        a.extend_from_slice(line);
+        a.push(b'\n');
+        match i {
+            100 => {
+                a.extend_from_slice(b"{\"@timestamp\": \"2026-01-01T00:00:01Z\", \"process\": \n");
+                bad_lines += 1;
+            }
+            300 => a.extend_from_slice(b"   \n"),
+            // Around the end of the first 512-line batch.
+            509..=511 | 650 => {
+                a.extend_from_slice(
+                    b"{\"@timestamp\":\"2026-01-01T00:00:01Z\",\"bad\":\xff\xfe}\n",
+                );
+                bad_lines += 1;
+            }
+            _ => {}
+        }
+    }
+    let mut b = Vec::new();
+    for (i, line) in second.iter().enumerate() {
+        b.extend_from_slice(line);
+        b.push(b'\n');
+        if i % 97 == 5 {
+            b.extend_from_slice(b"not json at all\n\n");
+            bad_lines += 1;
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("tripline-readahead-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (file_a, file_b) = (dir.join("a.ndjson"), dir.join("b.ndjson"));
+    std::fs::write(&file_a, a).unwrap();
+    std::fs::write(&file_b, b).unwrap();
+    // A gzip stream cut short: reading fails after some of its lines.
+    let broken = dir.join("broken.ndjson.gz");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &std::fs::read(&file_b).unwrap()).unwrap();
+    let gz = gz.finish().unwrap();
+    std::fs::write(&broken, &gz[..gz.len() / 2]).unwrap();
+    let corpus = repo().join("../shared/corpus/detection-rules");
+    let rules = [corpus.join("rules"), corpus.join("rules_building_block")];
+
+    let cases: [(&[&str], Vec<&Path>); 4] = [
+        (&[], vec![&file_a, &file_b]),
+        (&["--strict"], vec![&file_a, &file_b]),
+        (&["--strict"], vec![&file_b, &file_a]),
+        (&[], vec![&file_a, &broken, &file_b]),
+    ];
+    for (extra, files) in &cases {
+        let one = run_status(&rules, &[extra, &["--threads", "1"][..]].concat(), files);
+        let two = run_status(&rules, &[extra, &["--threads", "2"][..]].concat(), files);
+        assert!(
+            !one.0.is_empty(),
+            "no alerts to compare for {extra:?}: {}",
+            one.1
+        );
+        assert!(
+            one.0 == two.0,
+            "threads changed the alerts for {extra:?} {files:?}"
+        );
+        assert_eq!(
+            one.1, two.1,
+            "threads changed the summary for {extra:?} {files:?}"
+        );
+        assert_eq!(
+            one.2, two.2,
+            "threads changed the exit status for {extra:?}"
+        );
+    }
+    let (_, strict, status) = run_status(&rules, &["--strict", "--threads", "2"], &[&file_a]);
+    assert_eq!(status, Some(1), "{strict}");
+    assert!(strict.contains("a.ndjson:102"), "{strict}");
+    let (_, summary, _) = run_status(&rules, &["--threads", "2"], &[&file_a, &file_b]);
+    assert!(
+        summary.contains(&format!(" {bad_lines} bad lines")),
+        "{bad_lines}: {summary}"
+    );
+    let (_, broken_run, status) = run_status(&rules, &["--threads", "2"], &[&file_a, &broken]);
+    assert_eq!(status, Some(1), "{broken_run}");
+    assert!(broken_run.contains("cannot read"), "{broken_run}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -16,7 +16,7 @@
 //! pass there, and there is no depth limit.
 
 use super::{Collector, Scalar};
-use crate::field::{ChildIndex, FieldTable};
+use crate::field::{ChildIndex, FieldId, FieldTable};
 
 /// Why the scanner gave up; the serde path decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,12 +42,27 @@ const MAX_DEPTH: usize = 128;
 /// in `c` for the caller to discard.
 pub(super) fn collect(text: &str, c: &mut Collector<'_>) -> Result<(), Bail> {
     let table = c.table;
+    collect_with(text, c, table)
+}
+
+/// [`collect`] walking only the paths of `paths` (a pruned copy of the table's trie, see
+/// [`TimePaths`]). `Err` when the document is invalid or holds anything whose reading depends on
+/// which paths are walked: the caller then runs the full walk.
+pub(super) fn collect_pruned(
+    text: &str,
+    c: &mut Collector<'_>,
+    paths: &TimePaths,
+) -> Result<(), Bail> {
+    collect_with(text, c, paths)
+}
+
+fn collect_with<P: Paths>(text: &str, c: &mut Collector<'_>, paths: &P) -> Result<(), Bail> {
     let b = text.as_bytes();
     let mut scanner = Scanner {
         text,
         b,
         pos: 0,
-        table,
+        table: paths,
         c,
         scratch: String::new(),
         unsupported: false,
@@ -56,6 +71,167 @@ pub(super) fn collect(text: &str, c: &mut Collector<'_>) -> Result<(), Bail> {
         true => Bail::Unsupported,
         false => Bail::Invalid,
     })
+}
+
+/// The trie the scanner walks: the table's, or a pruned one.
+trait Paths {
+    /// A pruned trie: values it skips might be walked by the full one, which reads them more
+    /// strictly (`\u` escapes, number range, depth). The scanner then stops at anything where
+    /// that could make a difference, so that a document it accepts the full walk accepts too.
+    const PRUNED: bool;
+    type Index;
+    fn index(&self, node: u32) -> Option<&Self::Index>;
+    /// Whether a key starting with `first` may lead to a child of the node of `index`.
+    fn may_match(index: &Self::Index, first: Option<u8>) -> bool;
+    /// The node the unescaped key `doc[start..end]` leads to from `node`.
+    fn lookup(&self, node: u32, doc: &[u8], start: usize, end: usize) -> Option<u32>;
+    /// The node a (possibly dotted) key leads to from `node`.
+    fn walk(&self, node: u32, key: &str) -> Option<u32>;
+    fn field(&self, node: u32) -> Option<FieldId>;
+}
+
+impl Paths for FieldTable {
+    const PRUNED: bool = false;
+    type Index = ChildIndex;
+
+    #[inline]
+    fn index(&self, node: u32) -> Option<&ChildIndex> {
+        Some(&self.trie.get(node as usize)?.index)
+    }
+
+    #[inline]
+    fn may_match(index: &ChildIndex, first: Option<u8>) -> bool {
+        index.may_match(first)
+    }
+
+    #[inline]
+    fn lookup(&self, node: u32, doc: &[u8], start: usize, end: usize) -> Option<u32> {
+        lookup(self, node, doc, start, end)
+    }
+
+    fn walk(&self, node: u32, key: &str) -> Option<u32> {
+        FieldTable::walk(self, node, key)
+    }
+
+    #[inline]
+    fn field(&self, node: u32) -> Option<FieldId> {
+        self.node_field(node)
+    }
+}
+
+/// The part of a table's trie leading to a few fields (the time fields of events no rule reads
+/// beyond their time): node 0 is the root, as in the table. Built once per run (or batch).
+#[derive(Debug, Clone)]
+pub(crate) struct TimePaths {
+    nodes: Vec<PrunedNode>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PrunedNode {
+    /// Bit `b` set: some child's name starts with byte `b`.
+    first: [u64; 4],
+    /// Some child has the empty name (keys starting with `.`, or empty, test this, as in the
+    /// table's index).
+    empty: bool,
+    children: Vec<(Box<[u8]>, u32)>,
+    field: Option<FieldId>,
+}
+
+impl TimePaths {
+    /// The paths of the fields of `table` set in `only` (indexed by id).
+    pub(crate) fn new(table: &FieldTable, only: &[bool]) -> TimePaths {
+        let mut nodes = vec![PrunedNode::default()];
+        for (id, _) in only.iter().enumerate().filter(|(_, keep)| **keep) {
+            let id = FieldId(u32::try_from(id).unwrap_or(u32::MAX));
+            if table.spec(id).is_none() {
+                continue;
+            }
+            let mut node = 0usize;
+            for segment in table.path(id).split('.') {
+                let next = nodes.len();
+                let Some(n) = nodes.get_mut(node) else {
+                    break;
+                };
+                let child = match n
+                    .children
+                    .iter()
+                    .find(|(name, _)| **name == *segment.as_bytes())
+                {
+                    Some((_, child)) => *child as usize,
+                    None => {
+                        match segment.as_bytes().first() {
+                            Some(&b) => {
+                                if let Some(word) = n.first.get_mut(usize::from(b >> 6)) {
+                                    *word |= 1 << (b & 63);
+                                }
+                            }
+                            None => n.empty = true,
+                        }
+                        n.children
+                            .push((Box::from(segment.as_bytes()), next as u32));
+                        nodes.push(PrunedNode::default());
+                        next
+                    }
+                };
+                node = child;
+            }
+            if let Some(n) = nodes.get_mut(node) {
+                n.field = Some(id);
+            }
+        }
+        TimePaths { nodes }
+    }
+
+    fn child(&self, node: u32, segment: &[u8]) -> Option<u32> {
+        let n = self.nodes.get(node as usize)?;
+        n.children
+            .iter()
+            .find(|(name, _)| **name == *segment)
+            .map(|(_, child)| *child)
+    }
+}
+
+impl Paths for TimePaths {
+    const PRUNED: bool = true;
+    type Index = PrunedNode;
+
+    #[inline]
+    fn index(&self, node: u32) -> Option<&PrunedNode> {
+        self.nodes.get(node as usize)
+    }
+
+    #[inline]
+    fn may_match(index: &PrunedNode, first: Option<u8>) -> bool {
+        match first {
+            None | Some(b'.') => index.empty,
+            Some(b) => index
+                .first
+                .get(usize::from(b >> 6))
+                .is_some_and(|word| word & (1 << (b & 63)) != 0),
+        }
+    }
+
+    fn lookup(&self, node: u32, doc: &[u8], start: usize, end: usize) -> Option<u32> {
+        let key = doc.get(start..end)?;
+        if !Self::may_match(self.nodes.get(node as usize)?, key.first().copied()) {
+            return None;
+        }
+        // Names hold no dots: a child named like the whole key is the answer.
+        if let Some(child) = self.child(node, key) {
+            return Some(child);
+        }
+        key.split(|&b| b == b'.')
+            .try_fold(node, |node, segment| self.child(node, segment))
+    }
+
+    fn walk(&self, node: u32, key: &str) -> Option<u32> {
+        self.lookup(node, key.as_bytes(), 0, key.len())
+    }
+
+    #[inline]
+    fn field(&self, node: u32) -> Option<FieldId> {
+        self.nodes.get(node as usize)?.field
+    }
 }
 
 /// A string token: the bytes between its quotes, and whether they hold escapes.
@@ -72,11 +248,11 @@ enum RootKey {
     Other(Option<u32>),
 }
 
-struct Scanner<'a, 'c, 't> {
+struct Scanner<'a, 'c, 't, 'p, P> {
     text: &'a str,
     b: &'a [u8],
     pos: usize,
-    table: &'t FieldTable,
+    table: &'p P,
     c: &'c mut Collector<'t>,
     /// Unescaped text of the current key or value, when it has escapes.
     scratch: String,
@@ -84,7 +260,7 @@ struct Scanner<'a, 'c, 't> {
     unsupported: bool,
 }
 
-impl Scanner<'_, '_, '_> {
+impl<P: Paths> Scanner<'_, '_, '_, '_, P> {
     #[inline]
     fn peek(&self) -> Option<u8> {
         self.b.get(self.pos).copied()
@@ -193,7 +369,7 @@ impl Scanner<'_, '_, '_> {
             b"_source" => RootKey::Source,
             b"_index" => RootKey::Index,
             _ if in_hit => RootKey::Other(None),
-            _ => RootKey::Other(lookup(self.table, 0, self.b, key.start, key.end)),
+            _ => RootKey::Other(self.table.lookup(0, self.b, key.start, key.end)),
         })
     }
 
@@ -217,8 +393,8 @@ impl Scanner<'_, '_, '_> {
         if !in_hit {
             let field = self
                 .table
-                .child(0, "_index")
-                .and_then(|node| self.table.node_field(node));
+                .walk(0, "_index")
+                .and_then(|node| self.table.field(node));
             if let Some(id) = field {
                 self.c.push(id, Scalar::Str(text));
             }
@@ -228,7 +404,7 @@ impl Scanner<'_, '_, '_> {
 
     /// `NodeSeed`: any value at trie node `node`, inside `depth` walked containers.
     fn value(&mut self, node: u32, depth: usize) -> Scan<()> {
-        let field = self.table.node_field(node);
+        let field = self.table.field(node);
         match self.peek() {
             Some(b'"') => {
                 self.pos += 1;
@@ -276,7 +452,8 @@ impl Scanner<'_, '_, '_> {
 
     /// A walked object (at its `{`); `depth` counts it.
     fn object(&mut self, node: u32, depth: usize) -> Scan<()> {
-        if depth >= MAX_DEPTH {
+        // Pruned: walked and skipped containers stay below the limit together (see `skip_container`).
+        if depth >= MAX_DEPTH || (P::PRUNED && depth > MAX_DEPTH / 2) {
             return Err(Stop);
         }
         self.pos += 1;
@@ -286,7 +463,7 @@ impl Scanner<'_, '_, '_> {
             return Ok(());
         }
         let table = self.table;
-        let index = &table.trie.get(node as usize).ok_or(Stop)?.index;
+        let index = table.index(node).ok_or(Stop)?;
         loop {
             self.expect(b'"')?;
             let key = self.string::<true>()?;
@@ -304,7 +481,7 @@ impl Scanner<'_, '_, '_> {
 
     /// A walked array (at its `[`): every element at the same node.
     fn array(&mut self, node: u32, depth: usize) -> Scan<()> {
-        if depth >= MAX_DEPTH {
+        if depth >= MAX_DEPTH || (P::PRUNED && depth > MAX_DEPTH / 2) {
             return Err(Stop);
         }
         self.pos += 1;
@@ -323,7 +500,7 @@ impl Scanner<'_, '_, '_> {
 
     /// The trie node a key leads to from `node` (whose children are `index`).
     #[inline]
-    fn child(&mut self, index: &ChildIndex, node: u32, key: Str) -> Scan<Option<u32>> {
+    fn child(&mut self, index: &P::Index, node: u32, key: Str) -> Scan<Option<u32>> {
         if !key.escaped {
             // Most keys match no child: rejected on their first byte, without a call.
             let first = if key.start < key.end {
@@ -331,10 +508,10 @@ impl Scanner<'_, '_, '_> {
             } else {
                 None
             };
-            if !index.may_match(first) {
+            if !P::may_match(index, first) {
                 return Ok(None);
             }
-            return Ok(lookup(self.table, node, self.b, key.start, key.end));
+            return Ok(self.table.lookup(node, self.b, key.start, key.end));
         }
         self.unescape(key)?;
         Ok(self.table.walk(node, &self.scratch))
@@ -387,6 +564,10 @@ impl Scanner<'_, '_, '_> {
                 Ok(())
             }
             Some(b'u') => {
+                if P::PRUNED && !STRICT {
+                    // Skipped here; the full walk may read it strictly.
+                    return Err(Stop);
+                }
                 self.pos += 1;
                 let n = self.hex4()?;
                 if STRICT {
@@ -549,6 +730,20 @@ impl Scanner<'_, '_, '_> {
     #[inline]
     fn skip_scalar(&mut self) -> Scan<()> {
         match self.peek() {
+            Some(b'-' | b'0'..=b'9') if P::PRUNED => {
+                // The full walk may read this number: out of `f64` range is then an error. Only
+                // an exponent or some 300 digits get there.
+                let start = self.pos;
+                if self.peek() == Some(b'-') {
+                    self.pos += 1;
+                }
+                let float = self.number_tail()?;
+                let text = self.b.get(start..self.pos).unwrap_or_default();
+                if text.len() > 300 || (float && text.iter().any(|&c| c | 0x20 == b'e')) {
+                    return Err(Stop);
+                }
+                Ok(())
+            }
             Some(b'-') => {
                 self.pos += 1;
                 self.number_tail().map(|_| ())
@@ -592,6 +787,9 @@ impl Scanner<'_, '_, '_> {
         'open: loop {
             // At the bracket of a container `opened` (true: an object).
             stack.push(opened);
+            if P::PRUNED && stack.len >= MAX_DEPTH / 2 {
+                return Err(Stop);
+            }
             self.pos += 1;
             self.ws();
             let close = if opened { b'}' } else { b']' };
@@ -1012,6 +1210,47 @@ mod tests {
             Some(Bail::Unsupported)
         );
         invalid(r#"{"_index":"\ud800"}"#);
+    }
+
+    /// The pruned walk takes ordinary lines itself and leaves to the full walk exactly what it
+    /// might read differently.
+    #[test]
+    fn pruned_walk_declines_what_the_full_walk_may_read_strictly() {
+        let t = table();
+        let mut only = vec![false; t.len()];
+        only[t.id("@timestamp").unwrap().0 as usize] = true;
+        only[t.id("a.b").unwrap().0 as usize] = true;
+        let paths = TimePaths::new(&t, &only);
+        let pruned = |doc: &str| {
+            let mut c = Collector::new(&t);
+            c.only = Some(&only);
+            collect_pruned(doc, &mut c, &paths).map(|()| c.finish())
+        };
+        let got = pruned(
+            r#"{"@timestamp":"2025-01-01T00:00:00Z","k":"\"x\"","a":{"b":1,"q":[1.5,-2,{"z":null}]},"a.b":2}"#,
+        )
+        .unwrap();
+        assert_eq!(got.len(), 2);
+        for doc in [
+            r#"{"k":"\u0041"}"#,
+            r#"{"zz":{"q":"\ud800"}}"#,
+            r#"{"n":1e3}"#,
+            r#"{"zz":[1E-3]}"#,
+            r#"{"n":1}x"#,
+            r#"{"_index":1}"#,
+        ] {
+            assert!(pruned(doc).is_err(), "{doc}");
+        }
+        assert!(pruned(&format!(r#"{{"n":{}}}"#, "9".repeat(301))).is_err());
+        assert!(pruned(&format!(r#"{{"zz":{}}}"#, "[".repeat(64))).is_err());
+        assert!(pruned(&format!(
+            r#"{{"zz":{}1{}}}"#,
+            "[".repeat(63),
+            "]".repeat(63)
+        ))
+        .is_ok());
+        // Escapes the full walk reads the same way pass.
+        assert!(pruned(r#"{"k":"a\"b\\c\/d\n","@timestamp":"x"}"#).is_ok());
     }
 
     #[test]

@@ -11,6 +11,8 @@
 //!    order, collecting alerts tagged with (line, group, rule position);
 //! 4. alerts are stably sorted by that tag and written: the same bytes as with one thread.
 //!
+//! With more than one thread the next batch is read meanwhile, on a reading thread (`read_ahead`).
+//!
 //! Out-of-order arrivals are counted per group, for the run summary only: the rules' stream matchers
 //! reorder (or count as late) what their own rules see.
 
@@ -48,12 +50,60 @@ pub(super) struct Line {
     pub seq: u64,
 }
 
-/// Lines read but not yet matched. Line buffers are reused from batch to batch.
-pub(super) struct Batch {
+/// Lines read but not yet matched, in one reused text buffer (the reading thread does not allocate).
+#[derive(Default)]
+pub(super) struct Lines {
     lines: Vec<Line>,
-    /// The batched lines' text, one after another (reused: the reading thread does not allocate).
+    /// The lines' text, one after another.
     text: String,
     len: usize,
+}
+
+impl Lines {
+    /// Adds a line; true when `capacity` lines are held.
+    pub(super) fn push(
+        &mut self,
+        text: &str,
+        position: &Position,
+        seq: u64,
+        capacity: usize,
+    ) -> bool {
+        let span = self.text.len()..self.text.len() + text.len();
+        self.text.push_str(text);
+        match self.lines.get_mut(self.len) {
+            Some(line) => {
+                line.span = span;
+                line.position.clone_from(position);
+                line.seq = seq;
+            }
+            None => self.lines.push(Line {
+                span,
+                position: position.clone(),
+                seq,
+            }),
+        }
+        self.len += 1;
+        self.len >= capacity
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Empties the buffer, keeping its allocations.
+    pub(super) fn clear(&mut self) {
+        self.len = 0;
+        self.text.clear();
+    }
+}
+
+/// Lines read but not yet matched, and what matching them needs from batch to batch.
+pub(super) struct Batch {
+    pending: Lines,
     capacity: usize,
     threads: usize,
     alerts: Vec<Map<String, Json>>,
@@ -68,9 +118,7 @@ pub(super) struct Batch {
 impl Batch {
     pub(super) fn new(threads: usize, capacity: usize) -> Batch {
         Batch {
-            lines: Vec::new(),
-            text: String::new(),
-            len: 0,
+            pending: Lines::default(),
             capacity: capacity.max(1),
             threads: threads.max(1),
             alerts: Vec::new(),
@@ -88,24 +136,14 @@ impl Batch {
         }
     }
 
+    /// Lines per batch.
+    pub(super) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     /// Adds a line; true when the batch is full and should be flushed.
     pub(super) fn push(&mut self, text: &str, position: &Position, seq: u64) -> bool {
-        let span = self.text.len()..self.text.len() + text.len();
-        self.text.push_str(text);
-        match self.lines.get_mut(self.len) {
-            Some(line) => {
-                line.span = span;
-                line.position.clone_from(position);
-                line.seq = seq;
-            }
-            None => self.lines.push(Line {
-                span,
-                position: position.clone(),
-                seq,
-            }),
-        }
-        self.len += 1;
-        self.len >= self.capacity
+        self.pending.push(text, position, seq, self.capacity)
     }
 
     /// Matches the batched lines, writes their alerts and reports their bad lines (an error under
@@ -119,16 +157,33 @@ impl Batch {
         stats: &mut Stats,
         args: &RunArgs,
     ) -> anyhow::Result<()> {
-        if self.len == 0 {
+        let mut pending = std::mem::take(&mut self.pending);
+        let result = self.run_lines(&mut pending, groups, routers, live, output, stats, args);
+        self.pending = pending;
+        result
+    }
+
+    /// [`Batch::flush`] for lines read elsewhere (see `read_ahead`); leaves `lines` empty.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn run_lines(
+        &mut self,
+        pending: &mut Lines,
+        groups: &[Group],
+        routers: &mut [Router],
+        live: &mut [LiveRule],
+        output: &mut Output,
+        stats: &mut Stats,
+        args: &RunArgs,
+    ) -> anyhow::Result<()> {
+        if pending.is_empty() {
             return Ok(());
         }
-        let lines = self.lines.get(..self.len).unwrap_or_default();
-        self.len = 0;
+        let lines = pending.lines.get(..pending.len).unwrap_or_default();
         self.scratches
             .resize_with(self.threads.clamp(1, 64), DispatchScratch::default);
         run_batch(
             lines,
-            &self.text,
+            &pending.text,
             groups,
             routers,
             live,
@@ -138,7 +193,7 @@ impl Batch {
             &mut self.alerts,
             &mut self.bad,
         );
-        self.text.clear();
+        pending.clear();
         let written = output.alerts(&self.alerts);
         self.alerts.clear();
         written?;
@@ -482,6 +537,11 @@ fn parse_chunk(
 ) -> Vec<Parsed> {
     // The plain path (`--no-dispatch`) offers every event to every rule: no prefilter either.
     let plain = routers.first().is_some_and(|router| router.plain);
+    // The time fields' paths, for lines the prefilter rules out: built once per chunk.
+    let time_only = groups
+        .first()
+        .filter(|g| g.prefilter.is_some())
+        .map(|g| g.fields.only_fields(&g.time_fields));
     lines
         .iter()
         .map(|line| {
@@ -500,10 +560,8 @@ fn parse_chunk(
                     .prefilter
                     .as_ref()
                     .is_some_and(|prefilter| !prefilter.may_match(line_text));
-            let document = if ruled_out {
-                first
-                    .fields
-                    .parse_untimed_only_textless(line_text, &first.time_fields)
+            let document = if let Some(time_only) = time_only.as_ref().filter(|_| ruled_out) {
+                first.fields.parse_only_textless(line_text, time_only)
             } else {
                 first.fields.parse_untimed_shared(Arc::from(line_text))
             };
