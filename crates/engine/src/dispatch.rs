@@ -441,7 +441,50 @@ struct AtomSet {
     holding: Vec<u32>,
     /// Undecided-marker ids marked: every atom they cover holds.
     undecided: Vec<u32>,
+    /// Eager lookups of recent field values and the atoms they marked, by hash of (field, value):
+    /// field values repeat across events (executables, users, actions), and replaying the atoms
+    /// costs less than hashing and scanning the value again. Tied to the index of `prepared`.
+    memo: Vec<MemoSlot>,
+    /// The memo key of the value being looked up.
+    key: Vec<u8>,
 }
+
+/// One remembered field value (see [`AtomSet::memo`]), inline: a hit reads two or three adjacent
+/// cache lines.
+#[derive(Debug, Clone, Copy)]
+struct MemoSlot {
+    hash: u64,
+    /// Field index + 1 (0: empty slot).
+    index: u32,
+    len: u16,
+    /// Atoms the `VALUES` lookup marked (the first `values` of `atoms`), then those the `LITERALS`
+    /// lookup marked.
+    values: u8,
+    literals: u8,
+    atoms: [u32; MEMO_ATOMS],
+    key: [u8; MEMO_KEY],
+}
+
+impl Default for MemoSlot {
+    fn default() -> Self {
+        MemoSlot {
+            hash: 0,
+            index: 0,
+            len: 0,
+            values: 0,
+            literals: 0,
+            atoms: [0; MEMO_ATOMS],
+            key: [0; MEMO_KEY],
+        }
+    }
+}
+
+/// Memo slots per scratch (direct-mapped).
+const MEMO_SLOTS: usize = 1024;
+/// Longer keys are looked up plainly (they repeat less).
+const MEMO_KEY: usize = 112;
+/// Values marking more atoms are looked up plainly.
+const MEMO_ATOMS: usize = 8;
 
 impl AtomSet {
     fn begin(&mut self, index: &AtomIndex) {
@@ -517,6 +560,117 @@ impl AtomSet {
                 u32::try_from(start).unwrap_or(NONE),
                 u32::try_from(self.holding.len()).unwrap_or(NONE),
             );
+        }
+    }
+
+    /// The memo key of `value` in `self.key`: each string element as its length and bytes, each
+    /// null as a marker. `false` when the value's lookups may mark undecided ids (non-ASCII
+    /// strings, other kinds of element, literals that could not be indexed), which the memo does
+    /// not keep, or when the key is too long.
+    fn memo_key(&mut self, fi: &FieldIndex, value: &Value) -> bool {
+        if fi.undecidable {
+            return false;
+        }
+        self.key.clear();
+        for element in value.elements() {
+            match element {
+                Value::Null if self.key.len() + 4 <= MEMO_KEY => {
+                    self.key.extend_from_slice(&[0xff; 4])
+                }
+                Value::Str(s) if s.is_ascii() => {
+                    let Ok(len) = u32::try_from(s.len()) else {
+                        return false;
+                    };
+                    if self.key.len() + 4 + s.len() > MEMO_KEY {
+                        return false;
+                    }
+                    self.key.extend_from_slice(&len.to_le_bytes());
+                    self.key.extend_from_slice(s.as_bytes());
+                }
+                _ => return false,
+            }
+        }
+        true
+    }
+
+    /// Runs the eager lookups of `fi` (index `index`) on `value`, or replays them from the memo.
+    #[inline]
+    fn run_eager(&mut self, fi: &FieldIndex, index: u32, value: &Value) {
+        let lookups = [VALUES, LITERALS]
+            .map(|kind| fi.eager[kind].then_some(index.saturating_mul(2) | kind as u32));
+        // Exact constants alone cost a hash (often not even that: lengths rule most values out),
+        // no less than the memo's own.
+        if !fi.eager[LITERALS] || !self.memo_key(fi, value) {
+            for lookup in lookups.into_iter().flatten() {
+                self.run_lookup(fi, lookup, value);
+            }
+            return;
+        }
+        if self.memo.len() < MEMO_SLOTS {
+            self.memo.resize(MEMO_SLOTS, MemoSlot::default());
+        }
+        let hash = folded_hash(&self.key) ^ u64::from(index).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let at = (hash >> 32) as usize & (MEMO_SLOTS - 1);
+        let remembered = self.memo.get(at).and_then(|slot| {
+            let hit = slot.index == index + 1
+                && slot.hash == hash
+                && slot.key.get(..usize::from(slot.len)) == Some(&self.key[..]);
+            hit.then_some((slot.atoms, slot.values, slot.literals))
+        });
+        if let Some((atoms, values, literals)) = remembered {
+            let split = [
+                atoms.get(..usize::from(values)).unwrap_or_default(),
+                atoms
+                    .get(usize::from(values)..usize::from(values) + usize::from(literals))
+                    .unwrap_or_default(),
+            ];
+            for (lookup, atoms) in lookups.into_iter().zip(split) {
+                let Some(lookup) = lookup else { continue };
+                if let Some(done) = self.done.get_mut(lookup as usize) {
+                    *done = self.epoch;
+                }
+                let start = self.holding.len();
+                for &atom in atoms {
+                    self.mark(atom);
+                }
+                if let Some(range) = self.marked.get_mut(lookup as usize) {
+                    *range = (
+                        u32::try_from(start).unwrap_or(NONE),
+                        u32::try_from(self.holding.len()).unwrap_or(NONE),
+                    );
+                }
+            }
+            return;
+        }
+        let first = self.holding.len();
+        let mut counts = [0usize; 2];
+        for (count, lookup) in counts.iter_mut().zip(lookups) {
+            if let Some(lookup) = lookup {
+                let start = self.holding.len();
+                self.run_lookup(fi, lookup, value);
+                *count = self.holding.len() - start;
+            }
+        }
+        let marked = self.holding.get(first..).unwrap_or_default();
+        let (Some(slot), Ok(len), Ok(values), Ok(literals)) = (
+            self.memo.get_mut(at),
+            u16::try_from(self.key.len()),
+            u8::try_from(counts[0]),
+            u8::try_from(counts[1]),
+        ) else {
+            return;
+        };
+        if let (Some(atoms), Some(key)) = (
+            slot.atoms.get_mut(..marked.len()),
+            slot.key.get_mut(..self.key.len()),
+        ) {
+            atoms.copy_from_slice(marked);
+            key.copy_from_slice(&self.key);
+            slot.hash = hash;
+            slot.index = index + 1;
+            slot.len = len;
+            slot.values = values;
+            slot.literals = literals;
         }
     }
 
@@ -809,6 +963,14 @@ impl Dispatcher {
     pub fn prepare(&self, event: &Event, scratch: &mut DispatchScratch) {
         let index = &*self.atoms;
         let set = &mut scratch.atoms;
+        if !scratch
+            .prepared
+            .as_ref()
+            .is_some_and(|p| Arc::ptr_eq(p, &self.atoms))
+        {
+            // The memo names another index's fields and atoms.
+            set.memo.clear();
+        }
         set.begin(index);
         for (field, value) in event.fields() {
             let Some(slot) = index.by_field.get(field.0 as usize) else {
@@ -820,11 +982,7 @@ impl Dispatcher {
             let Some(fi) = index.indexes.get(slot.index as usize) else {
                 continue;
             };
-            for kind in [VALUES, LITERALS] {
-                if fi.eager[kind] {
-                    set.run_lookup(fi, slot.index.saturating_mul(2) | kind as u32, value);
-                }
-            }
+            set.run_eager(fi, slot.index, value);
         }
         // Context atoms are all looked up above, so the set is complete here.
         let context = &mut scratch.context;
@@ -2233,6 +2391,44 @@ mod tests {
             shared[1].candidates_prepared(&event, &mut scratch, &mut got);
             alone[1].candidates(&event, &mut own, &mut want);
             assert_eq!(got, want, "{text}");
+        }
+    }
+
+    #[test]
+    fn remembered_lookups_answer_as_fresh_ones() {
+        let schema = Schema::ecs();
+        let mut table = FieldTable::with_defaults(&schema);
+        let mut queries = QUERIES.to_vec();
+        queries.extend([
+            r#"process where process.name == "cmd.exe""#,
+            r#"process where process.args == "ab" and process.name : "*md*""#,
+            r#"process where process.executable : "*\\Temp\\*""#,
+        ]);
+        let plans = compile(&queries, &mut table);
+        let refs: Vec<&Plan> = plans.iter().collect();
+        let dispatcher = Dispatcher::new(&refs, &table);
+        // Values differing in ASCII case only (hashed alike), arrays of the same bytes split
+        // differently, nulls, non-ASCII text and numbers: each must answer as looked up afresh.
+        let mut texts: Vec<String> = EVENTS.iter().map(|t| t.to_string()).collect();
+        for name in ["cmd.exe", "CMD.EXE", "Cmd.exe", "cmd.exë", "cmd.exe "] {
+            for args in [r#"["ab"]"#, r#"["a","b"]"#, r#"["a",null,"b"]"#, r#"[1]"#] {
+                for exe in [r#""C:\\Temp\\x""#, r#""C:\\TEMP\\x""#, "null"] {
+                    texts.push(format!(
+                        r#"{{"event":{{"category":"process"}},"process":{{"name":"{name}","args":{args},"executable":{exe}}}}}"#
+                    ));
+                }
+            }
+        }
+        let mut kept = DispatchScratch::default();
+        let (mut got, mut want) = (Vec::new(), Vec::new());
+        for round in 0..3 {
+            for text in texts.iter().skip(round).chain(texts.iter().rev()) {
+                let event = table.parse_event(text, &UNTIMED).unwrap();
+                dispatcher.candidates(&event, &mut kept, &mut got);
+                dispatcher.candidates(&event, &mut DispatchScratch::default(), &mut want);
+                assert_eq!(got, want, "{text}");
+                assert_eq!(checked(&dispatcher, &plans, &event, &mut kept), want);
+            }
         }
     }
 
