@@ -354,30 +354,67 @@ impl Matcher {
     /// Worked out on arrival, so that the event can wait in a reorder buffer as a fields-free
     /// copy ([`Hits::event`]) and be applied later with [`Matcher::push_hits`].
     pub fn hits(&self, event: &Arc<Event>) -> Option<Hits> {
-        let kind = match &self.plan.kind {
-            PlanKind::Event(_) => return None,
-            PlanKind::Sequence(seq) => {
-                let mut hits = StageHits::default();
-                sequence_hits(seq, event, &mut Vec::new(), &mut hits);
-                if hits.stages.is_empty() && hits.until.is_empty() {
-                    return None;
-                }
-                HitsKind::Sequence(hits)
-            }
-            PlanKind::Sample(sample) => {
-                let hits = sample_hits(sample, event);
-                if hits.is_empty() {
-                    return None;
-                }
-                HitsKind::Sample(hits)
-            }
-        };
-        Some(Hits {
-            event: slim_copy(event),
-            kind,
-        })
+        hits_of(&self.plan, event)
     }
 
+    /// Applies an [`Offer`] worked out for this matcher's plan: the same as [`Matcher::push`]
+    /// for an event plan (`matched` = what its predicate said). Sequences and samples take
+    /// their hits through [`stream::StreamMatcher::push_offered`].
+    fn push_event_offer(&mut self, event: &Arc<Event>, matched: bool, out: &mut Vec<Match>) {
+        if let State::Event { counter } = &mut self.state {
+            *counter += 1;
+            if matched {
+                self.pipes.feed([Match::Event(Arc::clone(event))], out);
+            }
+        }
+    }
+}
+
+/// What an event means to a plan, worked out from the plan alone (no matcher state), so on any
+/// thread and ahead of the matcher ([`offer`]); the matcher applies it in event order.
+#[derive(Debug, Clone)]
+pub enum Offer {
+    /// An event plan: whether its predicate holds.
+    Event(bool),
+    /// A sequence or sample: its [`Hits`], or `None` when the event only moves time.
+    Ordered(Option<Hits>),
+}
+
+/// The [`Offer`] of `event` to `plan`: the predicate evaluation [`Matcher::push`] and
+/// [`Matcher::hits`] would do.
+pub fn offer(plan: &Plan, event: &Arc<Event>) -> Offer {
+    match &plan.kind {
+        PlanKind::Event(stage) => Offer::Event(stage.predicate.matches(event)),
+        _ => Offer::Ordered(hits_of(plan, event)),
+    }
+}
+
+fn hits_of(plan: &Plan, event: &Arc<Event>) -> Option<Hits> {
+    let kind = match &plan.kind {
+        PlanKind::Event(_) => return None,
+        PlanKind::Sequence(seq) => {
+            let mut hits = StageHits::default();
+            sequence_hits(seq, event, &mut Vec::new(), &mut hits);
+            if hits.stages.is_empty() && hits.until.is_empty() {
+                return None;
+            }
+            HitsKind::Sequence(hits)
+        }
+        PlanKind::Sample(sample) => {
+            let hits = sample_hits(sample, event);
+            if hits.is_empty() {
+                return None;
+            }
+            HitsKind::Sample(hits)
+        }
+    };
+    Some(Hits {
+        event: slim_copy(event),
+        kind,
+    })
+}
+
+impl Matcher {
     /// Applies hits from [`Matcher::hits`]; events must come in event order, as for `push`.
     pub fn push_hits(&mut self, hits: &Hits, out: &mut Vec<Match>) {
         let mut raw = std::mem::take(&mut self.raw);

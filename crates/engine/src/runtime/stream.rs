@@ -22,7 +22,7 @@ use crate::event::Event;
 use crate::plan::Plan;
 
 use super::reorder::Reorder;
-use super::{Hits, Match, Matcher};
+use super::{Hits, Match, Matcher, Offer};
 
 pub struct StreamMatcher {
     matcher: Matcher,
@@ -65,6 +65,28 @@ impl StreamMatcher {
                 }
             }
             None => reorder.note_time(ts),
+        }
+        self.release(out);
+    }
+
+    /// [`StreamMatcher::push`] with the predicate evaluation already done ([`super::offer`] of
+    /// this matcher's plan, possibly on another thread).
+    pub fn push_offered(&mut self, event: &Arc<Event>, offer: &Offer, out: &mut Vec<Match>) {
+        let Some(reorder) = self.reorder.as_mut() else {
+            if let Offer::Event(matched) = offer {
+                self.matcher.push_event_offer(event, *matched, out);
+            }
+            return;
+        };
+        match offer {
+            Offer::Ordered(Some(hits)) => {
+                if reorder.push(Arc::clone(&hits.event), hits.clone()).is_err() {
+                    self.late += 1;
+                }
+            }
+            Offer::Ordered(None) | Offer::Event(_) => {
+                reorder.note_time(event.timestamp.unwrap_or(i64::MIN));
+            }
         }
         self.release(out);
     }

@@ -21,7 +21,8 @@ use std::sync::Arc;
 
 use engine::dispatch::{DispatchScratch, Dispatcher};
 use engine::event::Event;
-use engine::runtime::Match;
+use engine::plan::Plan;
+use engine::runtime::{Match, Offer};
 use rayon::prelude::*;
 use rules::{EventLocation, IndexSelector};
 use serde_json::{Map, Value as Json};
@@ -35,7 +36,7 @@ use crate::output::Output;
 /// memory flat (a batch holds its lines and their events).
 pub(super) const BATCH_LINES: usize = 512;
 /// Rule shards per matching thread (see `run_batch`, phase 3).
-const SHARDS_PER_THREAD: usize = 4;
+const SHARDS_PER_THREAD: usize = 2;
 /// Event time a group must move before its matchers are told (expiring state they no longer need).
 const ADVANCE_EVERY_NS: i64 = 1_000_000_000;
 /// Distinct event locations whose index selection is remembered per group.
@@ -224,6 +225,8 @@ pub(super) struct Router {
     /// Events routed and candidate rules offered (for `TRIPLINE_DISPATCH_STATS`).
     events_seen: u64,
     candidates_offered: u64,
+    /// Per rule position in the group: its plan (for [`Router::offers`]).
+    plans: Vec<Arc<Plan>>,
 }
 
 impl Router {
@@ -256,7 +259,9 @@ impl Router {
     fn new(group: &Group, live: &[LiveRule], plain: bool, dispatcher: Dispatcher) -> Router {
         let mut selectors: Vec<IndexSelector> = Vec::new();
         let mut rule_selector = Vec::new();
+        let mut plans = Vec::new();
         for rule in group.rules.iter().filter_map(|&i| live.get(i)) {
+            plans.push(Arc::clone(rule.matcher.plan()));
             let index = match selectors.iter().position(|s| *s == rule.rule.index) {
                 Some(i) => i,
                 None => {
@@ -278,6 +283,7 @@ impl Router {
             last_advance: None,
             events_seen: 0,
             candidates_offered: 0,
+            plans,
         }
     }
 
@@ -313,6 +319,25 @@ impl Router {
         if !self.plain {
             self.dispatcher.prepare(document, scratch);
         }
+    }
+
+    /// The rules `named` (positions in the group) with what `event` means to each, worked out here on
+    /// the parsing thread, where the event's fields are still in cache: event rules whose predicate
+    /// fails are left out. The plain path leaves all evaluation to the matchers.
+    fn offers(&self, event: &Arc<Event>, named: &[u32]) -> Vec<(u32, Option<Offer>)> {
+        if self.plain {
+            return named.iter().map(|&position| (position, None)).collect();
+        }
+        named
+            .iter()
+            .filter_map(|&position| {
+                let plan = self.plans.get(position as usize)?;
+                match engine::runtime::offer(plan, event) {
+                    Offer::Event(false) => None,
+                    offer => Some((position, Some(offer))),
+                }
+            })
+            .collect()
     }
 
     /// `event`: this group's view of the document last given to `prepare` (same fields).
@@ -399,8 +424,17 @@ struct Routing {
 /// One line after phase 1: per group its event and candidate rule positions, or why it failed.
 #[derive(Default)]
 struct Parsed {
-    events: Vec<Option<(Arc<Event>, Vec<u32>)>>,
+    events: Vec<Option<Offered>>,
     failure: Option<String>,
+}
+
+/// A group's event and the rules it goes to, each with its [`Offer`] when phase 1 worked it out
+/// (`None` on the plain path: the rule's matcher evaluates the event itself).
+struct Offered {
+    event: Arc<Event>,
+    candidates: Vec<(u32, Option<Offer>)>,
+    /// Rules dispatch named (event rules whose predicate failed are then left out of `candidates`).
+    dispatched: u32,
 }
 
 /// An alert and where the one-threaded loop would have written it.
@@ -421,41 +455,65 @@ fn run_batch(
     bad: &mut Vec<(Position, String)>,
 ) {
     let threads = scratches.len().max(1);
-    // Phase 1: parse + dispatch.
-    let parsed: Vec<Parsed> = match (pool, scratches) {
+    // Phase 1: parse + dispatch, one chunk of lines per worker.
+    let parts: Vec<Vec<Parsed>> = match (pool, scratches) {
         (Some(pool), scratches) if lines.len() >= 64 && scratches.len() > 1 => {
-            let chunk = lines.len().div_ceil(threads);
+            let workers = scratches.len().min(pool.current_num_threads()).max(1);
+            let chunk = lines.len().div_ceil(workers);
             let routers_ref: &[Router] = routers;
-            let parts: Vec<Vec<Parsed>> = pool.install(|| {
-                lines
-                    .par_chunks(chunk)
-                    .zip(scratches.par_iter_mut())
-                    .map(|(part, scratch)| parse_chunk(part, text, groups, routers_ref, scratch))
-                    .collect()
-            });
-            parts.into_iter().flatten().collect()
+            let scratches: Vec<std::sync::Mutex<&mut DispatchScratch>> =
+                scratches.iter_mut().map(std::sync::Mutex::new).collect();
+            // Worker `i` always takes chunk `i` with scratch `i`: its dispatch memo stays in one
+            // core's cache, and the batch's events are freed (below) by the thread that made them,
+            // which the allocator does far more cheaply than a free from another thread.
+            pool.broadcast(|context| {
+                let i = context.index();
+                let Some(part) = lines.chunks(chunk).nth(i) else {
+                    return Vec::new();
+                };
+                match scratches.get(i) {
+                    Some(scratch) => {
+                        let mut scratch = scratch
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
+                        parse_chunk(part, text, groups, routers_ref, &mut scratch)
+                    }
+                    None => parse_chunk(
+                        part,
+                        text,
+                        groups,
+                        routers_ref,
+                        &mut DispatchScratch::default(),
+                    ),
+                }
+            })
         }
-        (_, [scratch, ..]) => parse_chunk(lines, text, groups, routers, scratch),
-        (_, []) => parse_chunk(
+        (_, [scratch, ..]) => vec![parse_chunk(lines, text, groups, routers, scratch)],
+        (_, []) => vec![parse_chunk(
             lines,
             text,
             groups,
             routers,
             &mut DispatchScratch::default(),
-        ),
+        )],
     };
+    let parsed: Vec<&Parsed> = parts.iter().flatten().collect();
 
     // Phase 2: routing, in line order; stops after the first bad line when asked to.
     let mut routings: Vec<Vec<Option<Routing>>> = Vec::with_capacity(parsed.len());
     let mut last = parsed.len();
-    for (index, (line, result)) in lines.iter().zip(&parsed).enumerate() {
+    for (index, (line, result)) in lines.iter().zip(parsed.iter().copied()).enumerate() {
         let mut per_group = Vec::with_capacity(groups.len());
         for ((group, router), event) in groups.iter().zip(routers.iter_mut()).zip(&result.events) {
-            if let Some((_, candidates)) = event {
+            if let Some(offered) = event {
                 router.events_seen += 1;
-                router.candidates_offered += candidates.len() as u64;
+                router.candidates_offered += u64::from(offered.dispatched);
             }
-            per_group.push(event.as_ref().map(|(event, _)| router.route(group, event)));
+            per_group.push(
+                event
+                    .as_ref()
+                    .map(|offered| router.route(group, &offered.event)),
+            );
         }
         routings.push(per_group);
         if let Some(why) = &result.failure {
@@ -517,11 +575,18 @@ fn run_batch(
         };
         per_thread.into_iter().flatten().collect()
     };
-    // Freeing the batch's events is work too: spread it over the workers.
-    if let Some(pool) = pool {
-        pool.install(|| {
-            parsed.into_par_iter().for_each(drop);
-            routings.into_par_iter().for_each(drop);
+    // Freeing the batch's events is work too: each worker frees the chunk it parsed.
+    drop(parsed);
+    if let Some(pool) = pool.filter(|_| parts.len() > 1) {
+        let parts: Vec<std::sync::Mutex<Vec<Parsed>>> =
+            parts.into_iter().map(std::sync::Mutex::new).collect();
+        pool.broadcast(|context| {
+            if let Some(part) = parts.get(context.index()) {
+                let mut part = part
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                drop(std::mem::take(&mut *part));
+            }
         });
     }
     tagged.sort_by_key(|(tag, _)| *tag);
@@ -580,11 +645,17 @@ fn parse_chunk(
             for (group, router) in groups.iter().zip(routers) {
                 match group.timed(&document) {
                     Ok(event) => {
-                        let mut candidates = Vec::new();
+                        let event = Arc::new(event);
+                        let mut named = Vec::new();
                         if !ruled_out {
-                            router.candidates(&event, scratch, &mut candidates);
+                            router.candidates(&event, scratch, &mut named);
                         }
-                        parsed.events.push(Some((Arc::new(event), candidates)));
+                        let dispatched = u32::try_from(named.len()).unwrap_or(u32::MAX);
+                        parsed.events.push(Some(Offered {
+                            candidates: router.offers(&event, &named),
+                            event,
+                            dispatched,
+                        }));
                     }
                     Err(why) => {
                         parsed.failure.get_or_insert(why);
@@ -598,7 +669,7 @@ fn parse_chunk(
 }
 
 struct Work<'a> {
-    parsed: &'a [Parsed],
+    parsed: &'a [&'a Parsed],
     routings: &'a [Vec<Option<Routing>>],
     groups: &'a [Group],
     routers: &'a [Router],
@@ -620,7 +691,13 @@ impl Work<'_> {
                 .zip(parsed.events.iter().zip(routings))
                 .enumerate()
             {
-                let (Some((event, candidates)), Some(routing)) = (event, routing) else {
+                let (
+                    Some(Offered {
+                        event, candidates, ..
+                    }),
+                    Some(routing),
+                ) = (event, routing)
+                else {
                     continue;
                 };
                 let g = u32::try_from(g).unwrap_or(u32::MAX);
@@ -643,8 +720,8 @@ impl Work<'_> {
                         }
                     }
                 }
-                for &position in candidates {
-                    let position = position as usize;
+                for (position, offer) in candidates {
+                    let position = *position as usize;
                     let Some(&index) = group.rules.get(position) else {
                         continue;
                     };
@@ -658,7 +735,10 @@ impl Work<'_> {
                         continue;
                     }
                     // Out-of-order events are reordered (or counted late) by the rule's StreamMatcher.
-                    rule.matcher.push(event, &mut matches);
+                    match offer {
+                        Some(offer) => rule.matcher.push_offered(event, offer, &mut matches),
+                        None => rule.matcher.push(event, &mut matches),
+                    }
                     emit(rule, &mut matches, position);
                 }
             }
