@@ -227,34 +227,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
                 }
                 read_ahead::Feed::Bad(position, why) => {
                     stats.bad_records += 1;
-                    // Lines before a bad record are matched first: they came first.
-                    batch.flush(
-                        &groups,
-                        &mut routers,
-                        &mut live,
-                        &mut output,
-                        &mut stats,
-                        &args,
-                    )?;
                     bad_line(&mut stats, &args, position, why)
                 }
-                read_ahead::Feed::Failed => batch.drain(
-                    &groups,
-                    &mut routers,
-                    &mut live,
-                    &mut output,
-                    &mut stats,
-                    &args,
-                ),
                 read_ahead::Feed::Idle => {
-                    batch.flush(
-                        &groups,
-                        &mut routers,
-                        &mut live,
-                        &mut output,
-                        &mut stats,
-                        &args,
-                    )?;
                     reporter.tick(&stats, &live, true);
                     state::idle(&mut live, &mut matches, &mut output)
                 }

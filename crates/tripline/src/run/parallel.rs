@@ -23,6 +23,7 @@ use engine::dispatch::{DispatchScratch, Dispatcher};
 use engine::event::Event;
 use engine::plan::Plan;
 use engine::runtime::{Match, Offer};
+use rayon::prelude::*;
 use rules::{EventLocation, IndexSelector};
 use serde_json::{Map, Value as Json};
 
@@ -104,10 +105,6 @@ impl Lines {
 /// Lines read but not yet matched, and what matching them needs from batch to batch.
 pub(super) struct Batch {
     pending: Lines,
-    /// Parsed, waiting to be matched in the next step (with threads).
-    staged: Option<Staged>,
-    /// The events of the batch matched last, freed by their parsing workers in the next step.
-    garbage: Vec<Vec<Parsed>>,
     capacity: usize,
     threads: usize,
     alerts: Vec<Map<String, Json>>,
@@ -123,8 +120,6 @@ impl Batch {
     pub(super) fn new(threads: usize, capacity: usize) -> Batch {
         Batch {
             pending: Lines::default(),
-            staged: None,
-            garbage: Vec::new(),
             capacity: capacity.max(1),
             threads: threads.max(1),
             alerts: Vec::new(),
@@ -152,8 +147,8 @@ impl Batch {
         self.pending.push(text, position, seq, self.capacity)
     }
 
-    /// Matches the batched lines (and any parsed batch still waiting), writes their alerts and reports
-    /// their bad lines (an error under `--strict`, after the lines before the bad one have run).
+    /// Matches the batched lines, writes their alerts and reports their bad lines (an error under
+    /// `--strict`, after the lines before the bad one have run).
     pub(super) fn flush(
         &mut self,
         groups: &[Group],
@@ -166,29 +161,10 @@ impl Batch {
         let mut pending = std::mem::take(&mut self.pending);
         let result = self.run_lines(&mut pending, groups, routers, live, output, stats, args);
         self.pending = pending;
-        result?;
-        self.drain(groups, routers, live, output, stats, args)
+        result
     }
 
-    /// Matches the batch parsed and still waiting (with threads), not the lines batched after it.
-    pub(super) fn drain(
-        &mut self,
-        groups: &[Group],
-        routers: &mut [Router],
-        live: &mut [LiveRule],
-        output: &mut Output,
-        stats: &mut Stats,
-        args: &RunArgs,
-    ) -> anyhow::Result<()> {
-        while self.staged.is_some() {
-            self.step(None, groups, routers, live, args.strict);
-            self.write_out(output, stats, args)?;
-        }
-        Ok(())
-    }
-
-    /// Takes lines read elsewhere (see `read_ahead`) into the pipeline; leaves `pending` empty. With
-    /// threads their matching waits for the next call (or [`Batch::flush`]).
+    /// [`Batch::flush`] for lines read elsewhere (see `read_ahead`); leaves `lines` empty.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn run_lines(
         &mut self,
@@ -204,24 +180,21 @@ impl Batch {
             return Ok(());
         }
         let lines = pending.lines.get(..pending.len).unwrap_or_default();
-        self.step(
-            Some((lines, pending.text.as_str())),
+        self.scratches
+            .resize_with(self.threads.clamp(1, 64), DispatchScratch::default);
+        run_batch(
+            lines,
+            &pending.text,
             groups,
             routers,
             live,
+            &mut self.scratches,
+            self.pool.as_ref(),
             args.strict,
+            &mut self.alerts,
+            &mut self.bad,
         );
         pending.clear();
-        self.write_out(output, stats, args)
-    }
-
-    /// Writes the alerts of the step just run and reports its bad lines.
-    fn write_out(
-        &mut self,
-        output: &mut Output,
-        stats: &mut Stats,
-        args: &RunArgs,
-    ) -> anyhow::Result<()> {
         let written = output.alerts(&self.alerts);
         self.alerts.clear();
         written?;
@@ -467,19 +440,69 @@ struct Offered {
 /// An alert and where the one-threaded loop would have written it.
 type Tagged = ((u32, u32, u32), Map<String, Json>);
 
-/// Phase 2: routing of parsed lines, in line order; stops after the first bad line when asked to.
-/// Returns the routings and how many lines go on to matching.
-fn route_lines(
-    positions: &[&Position],
-    parsed: &[&Parsed],
+/// Runs one batch of lines through every group; appends alerts in output order and bad lines.
+#[allow(clippy::too_many_arguments)]
+fn run_batch(
+    lines: &[Line],
+    text: &str,
     groups: &[Group],
     routers: &mut [Router],
+    live: &mut [LiveRule],
+    scratches: &mut [DispatchScratch],
+    pool: Option<&rayon::ThreadPool>,
     stop_at_first_bad: bool,
+    alerts: &mut Vec<Map<String, Json>>,
     bad: &mut Vec<(Position, String)>,
-) -> (Vec<Vec<Option<Routing>>>, usize) {
+) {
+    let threads = scratches.len().max(1);
+    // Phase 1: parse + dispatch, one chunk of lines per worker.
+    let parts: Vec<Vec<Parsed>> = match (pool, scratches) {
+        (Some(pool), scratches) if lines.len() >= 64 && scratches.len() > 1 => {
+            let workers = scratches.len().min(pool.current_num_threads()).max(1);
+            let chunk = lines.len().div_ceil(workers);
+            let routers_ref: &[Router] = routers;
+            let scratches: Vec<std::sync::Mutex<&mut DispatchScratch>> =
+                scratches.iter_mut().map(std::sync::Mutex::new).collect();
+            // Worker `i` always takes chunk `i` with scratch `i`: its dispatch memo stays in one
+            // core's cache, and the batch's events are freed (below) by the thread that made them,
+            // which the allocator does far more cheaply than a free from another thread.
+            pool.broadcast(|context| {
+                let i = context.index();
+                let Some(part) = lines.chunks(chunk).nth(i) else {
+                    return Vec::new();
+                };
+                match scratches.get(i) {
+                    Some(scratch) => {
+                        let mut scratch = scratch
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
+                        parse_chunk(part, text, groups, routers_ref, &mut scratch)
+                    }
+                    None => parse_chunk(
+                        part,
+                        text,
+                        groups,
+                        routers_ref,
+                        &mut DispatchScratch::default(),
+                    ),
+                }
+            })
+        }
+        (_, [scratch, ..]) => vec![parse_chunk(lines, text, groups, routers, scratch)],
+        (_, []) => vec![parse_chunk(
+            lines,
+            text,
+            groups,
+            routers,
+            &mut DispatchScratch::default(),
+        )],
+    };
+    let parsed: Vec<&Parsed> = parts.iter().flatten().collect();
+
+    // Phase 2: routing, in line order; stops after the first bad line when asked to.
     let mut routings: Vec<Vec<Option<Routing>>> = Vec::with_capacity(parsed.len());
     let mut last = parsed.len();
-    for (index, (position, result)) in positions.iter().zip(parsed).enumerate() {
+    for (index, (line, result)) in lines.iter().zip(parsed.iter().copied()).enumerate() {
         let mut per_group = Vec::with_capacity(groups.len());
         for ((group, router), event) in groups.iter().zip(routers.iter_mut()).zip(&result.events) {
             if let Some(offered) = event {
@@ -494,196 +517,80 @@ fn route_lines(
         }
         routings.push(per_group);
         if let Some(why) = &result.failure {
-            bad.push(((*position).clone(), why.clone()));
+            bad.push((line.position.clone(), why.clone()));
             if stop_at_first_bad {
                 last = index + 1;
                 break;
             }
         }
     }
-    (routings, last)
-}
 
-/// The rules split into shards (`index % count`), taken in turn by whichever thread is free: one
-/// busy rule does not leave the other threads idle until the batch ends.
-struct Shards<'r> {
-    shards: Vec<std::sync::Mutex<Vec<Option<&'r mut LiveRule>>>>,
-    next: std::sync::atomic::AtomicUsize,
-}
-
-impl<'r> Shards<'r> {
-    fn new(live: &'r mut [LiveRule], count: usize) -> Shards<'r> {
-        let count = count.max(1);
-        let mut shards: Vec<Vec<Option<&mut LiveRule>>> = (0..count)
+    // Phase 3: matching, rules sharded across threads.
+    let routers: &[Router] = routers;
+    let work = Work {
+        parsed: parsed.get(..last).unwrap_or(&parsed),
+        routings: &routings,
+        groups,
+        routers,
+    };
+    let mut tagged: Vec<Tagged> = if threads == 1 {
+        let mut mine: Vec<Option<&mut LiveRule>> = live.iter_mut().map(Some).collect();
+        work.run(&mut mine)
+    } else {
+        // More shards than threads, taken in turn by whichever thread is free: one busy rule does not
+        // leave the other threads idle until the batch ends.
+        let shard_count = threads * SHARDS_PER_THREAD;
+        let mut shards: Vec<Vec<Option<&mut LiveRule>>> = (0..shard_count)
             .map(|_| std::iter::repeat_with(|| None).take(live.len()).collect())
             .collect();
         for (index, rule) in live.iter_mut().enumerate() {
             if let Some(slot) = shards
-                .get_mut(index % count)
+                .get_mut(index % shard_count)
                 .and_then(|shard| shard.get_mut(index))
             {
                 *slot = Some(rule);
             }
         }
-        Shards {
-            shards: shards.into_iter().map(std::sync::Mutex::new).collect(),
-            next: std::sync::atomic::AtomicUsize::new(0),
-        }
-    }
-
-    /// Runs `work` over shards until none is left.
-    fn take(&self, work: &Work<'_>) -> Vec<Tagged> {
-        let mut out = Vec::new();
-        loop {
-            let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let Some(shard) = self.shards.get(i) else {
-                break;
-            };
-            // Each shard is taken by exactly one thread: the lock is never contended.
-            let mut shard = shard
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            out.extend(work.run(&mut shard));
-        }
-        out
-    }
-}
-
-fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-impl Batch {
-    /// One step of the batch pipeline: matches the batch parsed before (if any) and parses `next`
-    /// (if any), appending alerts in output order and bad lines.
-    ///
-    /// With one thread a batch is parsed and matched at once. With a pool, matching runs one batch
-    /// behind parsing, both in one round on the workers: worker `i` frees the events it parsed two
-    /// batches ago, parses chunk `i` of `next`, then takes rule shards of the batch before until none is
-    /// left. Parsing (equal chunks) and matching (shards taken as threads come free) then leave no
-    /// thread waiting at a phase boundary. Worker `i` always parses with scratch `i` (its dispatch
-    /// memo stays in one core's cache) and frees what it allocated (far cheaper for the allocator
-    /// than a free from another thread).
-    fn step(
-        &mut self,
-        next: Option<(&[Line], &str)>,
-        groups: &[Group],
-        routers: &mut [Router],
-        live: &mut [LiveRule],
-        stop_at_first_bad: bool,
-    ) {
-        self.scratches
-            .resize_with(self.threads.clamp(1, 64), DispatchScratch::default);
-        let Some(pool) = self.pool.as_ref().filter(|_| self.scratches.len() > 1) else {
-            let (Some((lines, text)), Some(scratch)) = (next, self.scratches.first_mut()) else {
-                return;
-            };
-            let parsed = parse_chunk(lines, text, groups, routers, scratch);
-            let parsed: Vec<&Parsed> = parsed.iter().collect();
-            let positions: Vec<&Position> = lines.iter().map(|line| &line.position).collect();
-            let (routings, last) = route_lines(
-                &positions,
-                &parsed,
-                groups,
-                routers,
-                stop_at_first_bad,
-                &mut self.bad,
-            );
-            let work = Work {
-                parsed: parsed.get(..last).unwrap_or(&parsed),
-                routings: &routings,
-                groups,
-                routers,
-            };
-            let mut mine: Vec<Option<&mut LiveRule>> = live.iter_mut().map(Some).collect();
-            let mut tagged = work.run(&mut mine);
-            tagged.sort_by_key(|(tag, _)| *tag);
-            self.alerts
-                .extend(tagged.into_iter().map(|(_, alert)| alert));
-            return;
-        };
-        let workers = self.scratches.len().min(pool.current_num_threads()).max(1);
-        let chunk = next.map_or(1, |(lines, _)| lines.len().div_ceil(workers).max(1));
-        let scratches: Vec<std::sync::Mutex<&mut DispatchScratch>> = self
-            .scratches
-            .iter_mut()
-            .map(std::sync::Mutex::new)
-            .collect();
-        let garbage: Vec<std::sync::Mutex<Vec<Parsed>>> = std::mem::take(&mut self.garbage)
-            .into_iter()
-            .map(std::sync::Mutex::new)
-            .collect();
-        let parse_mine = |i: usize, routers: &[Router]| -> Vec<Parsed> {
-            if let Some(old) = garbage.get(i) {
-                drop(std::mem::take(&mut *lock(old)));
-            }
-            let Some((lines, text)) = next else {
-                return Vec::new();
-            };
-            match (lines.chunks(chunk).nth(i), scratches.get(i)) {
-                (Some(part), Some(scratch)) if i < workers => {
-                    parse_chunk(part, text, groups, routers, &mut lock(scratch))
-                }
-                _ => Vec::new(),
-            }
-        };
-        let staged = self.staged.take();
-        let (parts, tagged): (Vec<Vec<Parsed>>, Vec<Vec<Tagged>>) = match &staged {
-            None => {
-                let routers: &[Router] = routers;
-                pool.broadcast(|context| (parse_mine(context.index(), routers), Vec::new()))
-                    .into_iter()
-                    .unzip()
-            }
-            Some(staged) => {
-                let parsed: Vec<&Parsed> = staged.parts.iter().flatten().collect();
-                let positions: Vec<&Position> = staged.positions.iter().collect();
-                let (routings, last) = route_lines(
-                    &positions,
-                    &parsed,
-                    groups,
-                    routers,
-                    stop_at_first_bad,
-                    &mut self.bad,
-                );
-                let routers: &[Router] = routers;
-                let work = Work {
-                    parsed: parsed.get(..last).unwrap_or(&parsed),
-                    routings: &routings,
-                    groups,
-                    routers,
+        let shards: Vec<std::sync::Mutex<Vec<Option<&mut LiveRule>>>> =
+            shards.into_iter().map(std::sync::Mutex::new).collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let (work, shards, next) = (&work, &shards, &next);
+        let take_shards = |_| {
+            let mut out = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(shard) = shards.get(i) else {
+                    break;
                 };
-                let shards = Shards::new(live, workers * SHARDS_PER_THREAD);
-                pool.broadcast(|context| {
-                    let parsed = parse_mine(context.index(), routers);
-                    (parsed, shards.take(&work))
-                })
-                .into_iter()
-                .unzip()
+                // Each shard is taken by exactly one thread: the lock is never contended.
+                if let Ok(mut shard) = shard.lock() {
+                    out.extend(work.run(&mut shard));
+                }
             }
+            out
         };
-        drop(scratches);
-        if let Some(staged) = staged {
-            self.garbage = staged.parts;
-            let mut tagged: Vec<Tagged> = tagged.into_iter().flatten().collect();
-            tagged.sort_by_key(|(tag, _)| *tag);
-            self.alerts
-                .extend(tagged.into_iter().map(|(_, alert)| alert));
-        }
-        self.staged = next.map(|(lines, _)| Staged {
-            parts,
-            positions: lines.iter().map(|line| line.position.clone()).collect(),
+        let per_thread: Vec<Vec<Tagged>> = match pool {
+            Some(pool) => pool.install(|| (0..threads).into_par_iter().map(take_shards).collect()),
+            None => vec![take_shards(0)],
+        };
+        per_thread.into_iter().flatten().collect()
+    };
+    // Freeing the batch's events is work too: each worker frees the chunk it parsed.
+    drop(parsed);
+    if let Some(pool) = pool.filter(|_| parts.len() > 1) {
+        let parts: Vec<std::sync::Mutex<Vec<Parsed>>> =
+            parts.into_iter().map(std::sync::Mutex::new).collect();
+        pool.broadcast(|context| {
+            if let Some(part) = parts.get(context.index()) {
+                let mut part = part
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                drop(std::mem::take(&mut *part));
+            }
         });
     }
-}
-
-/// A batch parsed but not yet routed and matched (see [`Batch::step`]).
-struct Staged {
-    /// Per worker, the lines it parsed, in line order.
-    parts: Vec<Vec<Parsed>>,
-    positions: Vec<Position>,
+    tagged.sort_by_key(|(tag, _)| *tag);
+    alerts.extend(tagged.into_iter().map(|(_, alert)| alert));
 }
 
 fn parse_chunk(

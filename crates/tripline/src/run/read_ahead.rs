@@ -23,9 +23,6 @@ pub(super) enum Feed {
     Blank,
     Bad(Position, String),
     Idle,
-    /// Reading failed: the batches handed over so far are all there will be. Lines read since the
-    /// last batch do not run (as when reading and matching take turns on one thread).
-    Failed,
 }
 
 /// Reads `inputs` on a thread of its own, in batches of `capacity` lines, and calls `handle` with each
@@ -156,12 +153,8 @@ fn read_into(
         Ok(()) => true,
         Err(error) => error.is::<Interrupted>(),
     };
-    if !stopped {
-        let _ = if finished {
-            send_lines(&mut lines, &mut stopped)
-        } else {
-            send(Feed::Failed, &mut stopped)
-        };
+    if finished && !stopped {
+        let _ = send_lines(&mut lines, &mut stopped);
     }
     match result {
         Err(_) if stopped => Err(ReadError::Stopped),
