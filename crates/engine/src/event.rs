@@ -325,10 +325,10 @@ impl FieldTable {
         text: &str,
         fields: &OnlyFields,
     ) -> Result<Event, EventError> {
-        let mut collector = Collector::new(self);
+        // Room for the kept fields only (the event is kept: no shrinking afterwards), allocated
+        // once.
+        let mut collector = Collector::with_capacity(self, fields.kept);
         collector.only = Some(&fields.only);
-        // Room for the kept fields only (the event is kept: no shrinking afterwards).
-        collector.values = Vec::with_capacity(fields.kept);
         if scan::collect_pruned(text, &mut collector, &fields.paths).is_err() {
             return self.parse_untimed_only_textless(text, &fields.only);
         }
@@ -505,11 +505,15 @@ enum Scalar<'a> {
 
 impl<'t> Collector<'t> {
     fn new(table: &'t FieldTable) -> Self {
+        // Room for one value per registered field (up to a typical rule set's): no
+        // growth reallocations in the usual case.
+        Collector::with_capacity(table, table.len().min(32))
+    }
+
+    fn with_capacity(table: &'t FieldTable, capacity: usize) -> Self {
         Collector {
             table,
-            // Room for one value per registered field (up to a typical rule set's): no
-            // growth reallocations in the usual case.
-            values: Vec::with_capacity(table.len().min(32)),
+            values: Vec::with_capacity(capacity),
             index: None,
             only: None,
         }

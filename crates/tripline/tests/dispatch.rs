@@ -262,7 +262,8 @@ fn reading_ahead_gives_the_one_thread_runs_output_and_errors() {
     // A gzip stream cut short: reading fails after some of its lines.
     let broken = dir.join("broken.ndjson.gz");
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    std::io::Write::write_all(&mut gz, &std::fs::read(&file_b).unwrap()).unwrap();
+    // Long enough that whole batches are read from it before the cut.
+    std::io::Write::write_all(&mut gz, &std::fs::read(&file_b).unwrap().repeat(4)).unwrap();
     let gz = gz.finish().unwrap();
     std::fs::write(&broken, &gz[..gz.len() / 2]).unwrap();
     let corpus = repo().join("../shared/corpus/detection-rules");

@@ -42,7 +42,7 @@ const MAX_DEPTH: usize = 128;
 /// in `c` for the caller to discard.
 pub(super) fn collect(text: &str, c: &mut Collector<'_>) -> Result<(), Bail> {
     let table = c.table;
-    collect_with(text, c, table)
+    collect_with(text, c, table, &[])
 }
 
 /// [`collect`] walking only the paths of `paths` (a pruned copy of the table's trie, see
@@ -53,14 +53,39 @@ pub(super) fn collect_pruned(
     c: &mut Collector<'_>,
     paths: &TimePaths,
 ) -> Result<(), Bail> {
-    collect_with(text, c, paths)
+    thread_local! {
+        /// The byte classes of the line being scanned (see [`classify`]), reused line to line.
+        static CLASSES: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    CLASSES.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            let result = collect_with(text, c, paths, classify(text.as_bytes(), &mut buf));
+            // A huge line does not keep its buffer for the rest of the run.
+            if buf.capacity() > 1 << 20 {
+                *buf = Vec::new();
+            }
+            result
+        }
+        Err(_) => {
+            let mut own = Vec::new();
+            let classes = classify(text.as_bytes(), &mut own);
+            collect_with(text, c, paths, classes)
+        }
+    })
 }
 
-fn collect_with<P: Paths>(text: &str, c: &mut Collector<'_>, paths: &P) -> Result<(), Bail> {
+/// `classes`: for a pruned walk, [`classify`] of `text` (else unused).
+fn collect_with<P: Paths>(
+    text: &str,
+    c: &mut Collector<'_>,
+    paths: &P,
+    classes: &[u8],
+) -> Result<(), Bail> {
     let b = text.as_bytes();
     let mut scanner = Scanner {
         text,
         b,
+        classes,
         pos: 0,
         table: paths,
         c,
@@ -251,6 +276,8 @@ enum RootKey {
 struct Scanner<'a, 'c, 't, 'p, P> {
     text: &'a str,
     b: &'a [u8],
+    /// Pruned walks: [`classify`] of `b`, where string ends are looked up.
+    classes: &'a [u8],
     pos: usize,
     table: &'p P,
     c: &'c mut Collector<'t>,
@@ -535,7 +562,7 @@ impl<P: Paths> Scanner<'_, '_, '_, '_, P> {
         let start = self.pos;
         let mut escaped = false;
         loop {
-            let i = find_string_special(self.b, self.pos);
+            let i = self.find_special(self.pos);
             match self.b.get(i) {
                 Some(b'"') => {
                     self.pos = i + 1;
@@ -553,6 +580,47 @@ impl<P: Paths> Scanner<'_, '_, '_, '_, P> {
                 // A control character, or the end of the input.
                 _ => return Err(Stop),
             }
+        }
+    }
+
+    /// A skipped string's body (after the opening quote), through the closing quote: checked as
+    /// serde_json's `ignore_str` does (`\u` escapes without surrogate pairing), inlined into the
+    /// skipping loops without building a [`Str`].
+    #[inline(always)]
+    fn skip_string(&mut self) -> Scan<()> {
+        let b = self.b;
+        let mut i = self.pos;
+        loop {
+            i = self.find_special(i);
+            match b.get(i) {
+                Some(b'"') => {
+                    self.pos = i + 1;
+                    return Ok(());
+                }
+                // The common escapes (Windows paths) without leaving the loop.
+                Some(b'\\') => match b.get(i + 1) {
+                    Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 2,
+                    _ => {
+                        self.pos = i + 1;
+                        self.escape::<false>()?;
+                        i = self.pos;
+                    }
+                },
+                // A control character, or the end of the input.
+                _ => return Err(Stop),
+            }
+        }
+    }
+
+    /// The first `"`, `\\` or control character at or after `i`, or `b.len()` or more.
+    #[inline(always)]
+    fn find_special(&self, i: usize) -> usize {
+        if P::PRUNED {
+            // Most of the line is skipped there: its classes were found in one vectorized pass,
+            // which takes the per-word tests off the chain from one string to the next.
+            find_classified(self.classes, i)
+        } else {
+            find_string_special(self.b, i)
         }
     }
 
@@ -719,7 +787,7 @@ impl<P: Paths> Scanner<'_, '_, '_, '_, P> {
         match self.peek() {
             Some(b'"') => {
                 self.pos += 1;
-                self.string::<false>().map(|_| ())
+                self.skip_string()
             }
             Some(b'{' | b'[') => self.skip_container(),
             _ => self.skip_scalar(),
@@ -758,24 +826,24 @@ impl<P: Paths> Scanner<'_, '_, '_, '_, P> {
 
     /// Skips a scalar, or returns the container it starts (`true`: an object),
     /// without consuming its bracket.
-    #[inline]
+    #[inline(always)]
     fn skip_scalar_or_open(&mut self) -> Scan<Option<bool>> {
         match self.peek() {
             Some(b'{') => Ok(Some(true)),
             Some(b'[') => Ok(Some(false)),
             Some(b'"') => {
                 self.pos += 1;
-                self.string::<false>().map(|_| None)
+                self.skip_string().map(|()| None)
             }
             _ => self.skip_scalar().map(|()| None),
         }
     }
 
     /// An object key of a skipped object, through the colon and whitespace after it.
-    #[inline]
+    #[inline(always)]
     fn skip_key(&mut self) -> Scan<()> {
         self.expect(b'"')?;
-        self.string::<false>()?;
+        self.skip_string()?;
         self.colon()
     }
 
@@ -908,20 +976,26 @@ fn hex4(digits: &[u8]) -> Option<u32> {
     })
 }
 
-/// The first `"`, `\` or control character (< 0x20) at or after `i`, or `b.len()`.
+/// The high bit of each byte of `w` (little-endian) that is `"`, `\` or a control character
+/// (< 0x20), and maybe of bytes above such a byte: the lowest flagged byte is exact.
 #[inline]
-fn find_string_special(b: &[u8], mut i: usize) -> usize {
+fn special_bytes(w: u64) -> u64 {
     const ONES: u64 = u64::MAX / 255;
     const HIGH: u64 = ONES << 7;
+    // The usual "has a zero byte" tricks.
+    let ctrl = w.wrapping_sub(ONES * 0x20) & !w;
+    let q = w ^ (ONES * u64::from(b'"'));
+    let q = q.wrapping_sub(ONES) & !q;
+    let bs = w ^ (ONES * u64::from(b'\\'));
+    let bs = bs.wrapping_sub(ONES) & !bs;
+    (ctrl | q | bs) & HIGH
+}
+
+/// The first `"`, `\` or control character (< 0x20) at or after `i`, or `b.len()`.
+#[inline(always)]
+fn find_string_special(b: &[u8], mut i: usize) -> usize {
     while let Some(chunk) = b.get(i..).and_then(|rest| rest.first_chunk::<8>()) {
-        let w = u64::from_le_bytes(*chunk);
-        // The usual "has a zero byte" tricks; the lowest flagged byte is exact.
-        let ctrl = w.wrapping_sub(ONES * 0x20) & !w;
-        let q = w ^ (ONES * u64::from(b'"'));
-        let q = q.wrapping_sub(ONES) & !q;
-        let bs = w ^ (ONES * u64::from(b'\\'));
-        let bs = bs.wrapping_sub(ONES) & !bs;
-        let m = (ctrl | q | bs) & HIGH;
+        let m = special_bytes(u64::from_le_bytes(*chunk));
         if m != 0 {
             return i + (m.trailing_zeros() / 8) as usize;
         }
@@ -934,6 +1008,42 @@ fn find_string_special(b: &[u8], mut i: usize) -> usize {
         i += 1;
     }
     b.len()
+}
+
+/// Bytes after a text in its [`classify`] classes: nonzero, so that a search stops there.
+const CLASS_PAD: usize = 8;
+
+/// The classes of the bytes of `b`, into `buf`: nonzero (0xff) for `"`, `\\` and control
+/// characters (< 0x20), zero for the rest, then [`CLASS_PAD`] nonzero bytes.
+fn classify<'b>(b: &[u8], buf: &'b mut Vec<u8>) -> &'b [u8] {
+    let len = b.len() + CLASS_PAD;
+    if buf.len() < len {
+        buf.resize(len, 1);
+    }
+    let classes = buf.get_mut(..len).unwrap_or_default();
+    let (body, pad) = classes.split_at_mut(b.len());
+    // Element by element, without branches: vectorized (0xff, the compare's own mask, for a hit).
+    for (class, &c) in body.iter_mut().zip(b) {
+        *class = u8::from((c == b'"') | (c == b'\\') | (c < 0x20)).wrapping_neg();
+    }
+    pad.fill(1);
+    classes
+}
+
+/// The first nonzero class at or after `i`, or `classes.len()`.
+#[inline(always)]
+fn find_classified(classes: &[u8], mut i: usize) -> usize {
+    while let Some(chunk) = classes.get(i..).and_then(|rest| rest.first_chunk::<8>()) {
+        let w = u64::from_le_bytes(*chunk);
+        if w != 0 {
+            return i + (w.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    let rest = classes.get(i..).unwrap_or_default();
+    rest.iter()
+        .position(|&c| c != 0)
+        .map_or(classes.len(), |p| i + p)
 }
 
 /// The kinds (object or array) of the open containers of a skipped value.
@@ -1251,6 +1361,87 @@ mod tests {
         .is_ok());
         // Escapes the full walk reads the same way pass.
         assert!(pruned(r#"{"k":"a\"b\\c\/d\n","@timestamp":"x"}"#).is_ok());
+    }
+
+    /// The class search finds what the word-at-a-time search finds, from every start, with the
+    /// special byte anywhere (the line's end, where the padding is, included).
+    #[test]
+    fn classified_search_matches_word_search() {
+        let mut buf = Vec::new();
+        for len in 0..40 {
+            for special in [
+                b'"', b'\\', 0x00, 0x1f, b'\n', b'\t', b'a', 0x20, 0x7f, b'#', b']',
+            ] {
+                for at in 0..len {
+                    let mut b = vec![b'x'; len];
+                    b[at] = special;
+                    if at + 3 < len {
+                        b[at + 3] = b'"';
+                    }
+                    let classes = classify(&b, &mut buf).to_vec();
+                    assert_eq!(classes.len(), len + CLASS_PAD);
+                    for start in 0..=len + 2 {
+                        let want = find_string_special(&b, start);
+                        let got = find_classified(&classes, start);
+                        assert_eq!(got.min(len), want.min(len), "{b:?} from {start}");
+                    }
+                }
+            }
+        }
+        // A longer text leaves no stale classes behind for a shorter one.
+        classify(&[b'"'; 64], &mut buf);
+        let classes = classify(b"abc", &mut buf);
+        assert_eq!(classes, [0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1]);
+    }
+
+    /// The pruned walk (string ends from the classes) reads strings as the full walk does: every
+    /// special byte at every place in a skipped string, a walked key or the kept value.
+    #[test]
+    fn pruned_walk_strings_match_full_walk() {
+        let t = table();
+        let mut only = vec![false; t.len()];
+        only[t.id("k").unwrap().0 as usize] = true;
+        let paths = TimePaths::new(&t, &only);
+        let pruned = |doc: &str| {
+            let mut c = Collector::new(&t);
+            c.only = Some(&only);
+            collect_pruned(doc, &mut c, &paths).map(|()| c.finish())
+        };
+        let full = |doc: &str| {
+            let mut c = Collector::new(&t);
+            c.only = Some(&only);
+            t.collect_fields_serde(doc, &mut c)
+                .ok()
+                .map(|()| c.finish())
+        };
+        let pieces = [
+            "", "\"", "\\", "\\\\", "\\\"", "\\n", "\\/", "\\x", "\u{1}", "\u{1f}", "\t", "\n",
+            "\u{7f}", " ", "}", "]", ",", ":", "\\\\\"",
+        ];
+        for piece in pieces {
+            for at in 0..12 {
+                let body: String = "abcdefghijkl".chars().take(at).collect::<String>() + piece;
+                for doc in [
+                    format!(r#"{{"zz":"{body}","k":"v"}}"#),
+                    format!(r#"{{"k":"{body}"}}"#),
+                    format!(r#"{{"{body}":"x","k":"v"}}"#),
+                    format!(r#"{{"zz":{{"{body}":["{body}"]}},"k":"v"}}"#),
+                    format!(r#"{{"k":"v","zz":"{body}"}}"#),
+                    format!(r#"{{"k":"v","zz":"{body}"#),
+                ] {
+                    match (pruned(&doc), full(&doc)) {
+                        (Ok(p), Some(f)) => {
+                            assert_eq!(format!("{p:?}"), format!("{f:?}"), "{doc:?}")
+                        }
+                        // Declined: the caller takes the full walk.
+                        (Err(_), _) => {}
+                        (Ok(p), None) => panic!("pruned accepts {doc:?} ({p:?}), serde rejects it"),
+                    }
+                }
+            }
+        }
+        // Ordinary escapes do not make it decline.
+        assert!(pruned(r#"{"zz":"C:\\Windows\\x\"q\"","k":"a\\b","z\\z":1}"#).is_ok());
     }
 
     #[test]
