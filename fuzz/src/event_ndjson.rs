@@ -1,10 +1,11 @@
 //! `event_ndjson`: arbitrary text → `FieldTable::parse_event`, as an NDJSON document and wrapped as an
 //! Elasticsearch hit (`{"_index", "_id", "_source": ...}`), with fields registered under nested and
-//! dotted paths of several types; and the scanner (the fast path) against the serde path on both.
+//! dotted paths of several types; the scanner (the fast path) against the serde path on both; and the
+//! pruned walk for lines read for a few fields only (`parse_only_textless`) against the full one.
 
 use std::sync::OnceLock;
 
-use engine::event::{EventOptions, ScanDeclined};
+use engine::event::{EventOptions, OnlyFields, ScanDeclined};
 use engine::field::FieldTable;
 use engine::schema::Schema;
 
@@ -78,6 +79,55 @@ fn fast_matches_plain(table: &FieldTable, text: &str) {
     }
 }
 
+/// Kept-field sets for the pruned walk: the time field (as `tripline run` uses it for lines no rule
+/// can match), with the tiebreaker, and nested/dotted paths sharing prefixes.
+fn kept_sets(table: &FieldTable) -> &'static [(Vec<bool>, OnlyFields)] {
+    static SETS: OnceLock<Vec<(Vec<bool>, OnlyFields)>> = OnceLock::new();
+    SETS.get_or_init(|| {
+        let sets: [&[&str]; 3] = [
+            &["@timestamp"],
+            &["@timestamp", "event.sequence"],
+            &["a.b", "a.b.c", "process.name", "labels.dotted.key"],
+        ];
+        sets.iter()
+            .map(|paths| {
+                let mut only = vec![false; table.len()];
+                for path in *paths {
+                    if let Some(slot) = table.id(path).and_then(|id| only.get_mut(id.0 as usize)) {
+                        *slot = true;
+                    }
+                }
+                let fields = table.only_fields(&only);
+                (only, fields)
+            })
+            .collect()
+    })
+}
+
+/// The pruned walk must keep what the full walk keeps, and fail where (and as) it fails.
+fn pruned_matches_full(table: &FieldTable, text: &str) {
+    for (only, fields) in kept_sets(table) {
+        let pruned = table.parse_only_textless(text, fields);
+        let full = table.parse_untimed_only_textless(text, only);
+        match (pruned, full) {
+            (Ok(p), Ok(f)) => {
+                let p_fields: Vec<_> = p.fields().map(|(k, v)| (k, v.clone())).collect();
+                let f_fields: Vec<_> = f.fields().map(|(k, v)| (k, v.clone())).collect();
+                assert!(
+                    p_fields == f_fields,
+                    "pruned {p_fields:?} but full {f_fields:?}"
+                );
+                assert!(
+                    p.index() == f.index(),
+                    "pruned and full walks read _index differently"
+                );
+            }
+            (Err(p), Err(f)) => assert!(p == f, "pruned error {p:?} but full error {f:?}"),
+            (p, f) => panic!("pruned {p:?} but full {f:?}"),
+        }
+    }
+}
+
 /// Panics when the event reader panics, or its fast path disagrees with the serde path.
 pub fn run(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -85,6 +135,7 @@ pub fn run(data: &[u8]) {
     };
     let table = table();
     fast_matches_plain(table, text);
+    pruned_matches_full(table, text);
     for require_timestamp in [true, false] {
         let options = EventOptions { require_timestamp };
         parse_one(table, text, &options);
