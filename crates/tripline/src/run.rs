@@ -133,6 +133,8 @@ struct LiveRule {
     matches: u64,
     alerts: u64,
     budget: SignalBudget,
+    /// Events and time moves given to the matcher so far: how rules are spread over threads.
+    work: u64,
 }
 
 /// Input counters. For ECS input every non-blank line (or array element) is one document or one bad
@@ -451,6 +453,7 @@ fn load_rules(
                     matches: 0,
                     alerts: 0,
                     budget: SignalBudget::default(),
+                    work: 0,
                 });
             }
             Err(errors) => {

@@ -40,7 +40,7 @@ use crate::output::Output;
 /// memory flat (a batch holds its lines and their events).
 pub(super) const BATCH_LINES: usize = 512;
 /// Rule shards per matching thread (see `run_batch`, phase 3).
-const SHARDS_PER_THREAD: usize = 2;
+const SHARDS_PER_THREAD: usize = 4;
 /// Event time a group must move before its matchers are told (expiring state they no longer need).
 const ADVANCE_EVERY_NS: i64 = 1_000_000_000;
 /// Distinct event locations whose index selection is remembered per group.
@@ -544,14 +544,13 @@ fn run_batch(
         // More shards than threads, taken in turn by whichever thread is free: one busy rule does not
         // leave the other threads idle until the batch ends.
         let shard_count = threads * SHARDS_PER_THREAD;
+        let work_so_far: Vec<u64> = live.iter().map(|rule| rule.work).collect();
+        let shard_of = balanced_shards(&work_so_far, shard_count);
         let mut shards: Vec<Vec<Option<&mut LiveRule>>> = (0..shard_count)
             .map(|_| std::iter::repeat_with(|| None).take(live.len()).collect())
             .collect();
-        for (index, rule) in live.iter_mut().enumerate() {
-            if let Some(slot) = shards
-                .get_mut(index % shard_count)
-                .and_then(|shard| shard.get_mut(index))
-            {
+        for ((index, rule), &shard) in live.iter_mut().enumerate().zip(&shard_of) {
+            if let Some(slot) = shards.get_mut(shard).and_then(|shard| shard.get_mut(index)) {
                 *slot = Some(rule);
             }
         }
@@ -595,6 +594,27 @@ fn run_batch(
     }
     tagged.sort_by_key(|(tag, _)| *tag);
     alerts.extend(tagged.into_iter().map(|(_, alert)| alert));
+}
+
+/// The shard of each rule: rules dealt out by the work they have had so far, busiest first, back and
+/// forth over the shards, so that the shards cost about the same and no thread waits for one long shard.
+/// (Which thread runs a rule does not change what it matches: each rule still sees its events in order.)
+fn balanced_shards(work: &[u64], shard_count: usize) -> Vec<usize> {
+    let shard_count = shard_count.max(1);
+    let mut order: Vec<usize> = (0..work.len()).collect();
+    order.sort_by_key(|&index| std::cmp::Reverse(work.get(index).copied().unwrap_or(0)));
+    let mut shard_of = vec![0; work.len()];
+    for (rank, &index) in order.iter().enumerate() {
+        let (round, at) = (rank / shard_count, rank % shard_count);
+        if let Some(shard) = shard_of.get_mut(index) {
+            *shard = if round % 2 == 0 {
+                at
+            } else {
+                shard_count - 1 - at
+            };
+        }
+    }
+    shard_of
 }
 
 fn parse_chunk(
@@ -719,6 +739,7 @@ impl Work<'_> {
                             continue;
                         };
                         if let Some(Some(rule)) = mine.get_mut(index) {
+                            rule.work += 1;
                             rule.matcher.advance_to(routing.time, &mut matches);
                             emit(rule, &mut matches, position);
                         }
@@ -739,6 +760,7 @@ impl Work<'_> {
                         continue;
                     }
                     // Out-of-order events are reordered (or counted late) by the rule's StreamMatcher.
+                    rule.work += 1;
                     match offer {
                         Some(offer) => rule.matcher.push_offered(event, offer, &mut matches),
                         None => rule.matcher.push(event, &mut matches),
@@ -748,5 +770,33 @@ impl Work<'_> {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::balanced_shards;
+
+    #[test]
+    fn shards_get_about_the_same_work() {
+        // A few busy rules and many quiet ones, as in the corpus.
+        let work: Vec<u64> = (0..1000u64)
+            .map(|i| if i % 97 == 0 { 50_000 + i } else { i % 13 })
+            .collect();
+        for count in [1, 2, 4, 8] {
+            let shard_of = balanced_shards(&work, count);
+            assert_eq!(shard_of.len(), work.len());
+            let mut totals = vec![0u64; count];
+            for (&shard, &w) in shard_of.iter().zip(&work) {
+                assert!(shard < count);
+                totals[shard] += w;
+            }
+            let (min, max) = (totals.iter().min().unwrap(), totals.iter().max().unwrap());
+            // Within one busy rule of each other.
+            assert!(max - min <= 51_000, "{count} shards: {totals:?}");
+        }
+        // Rules with no work yet still get a shard each.
+        assert_eq!(balanced_shards(&[0, 0, 0], 2).len(), 3);
+        assert!(balanced_shards(&[], 4).is_empty());
     }
 }
