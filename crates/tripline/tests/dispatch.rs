@@ -80,18 +80,23 @@ fn run(extra: &[&str], events: &Path) -> (String, String) {
     )
 }
 
-fn run_rules(rules: &[PathBuf], extra: &[&str], events: &Path) -> (String, String) {
+/// `tripline run --rules … EXTRA EVENTS…`, its output.
+fn tripline_run(rules: &[PathBuf], extra: &[&str], events: &[&Path]) -> std::process::Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tripline"));
     command.arg("run");
     for dir in rules {
         command.arg("--rules").arg(dir);
     }
-    let out = command
+    command
         .args(extra)
-        .arg(events)
+        .args(events)
         .stdin(Stdio::null())
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+fn run_rules(rules: &[PathBuf], extra: &[&str], events: &Path) -> (String, String) {
+    let out = tripline_run(rules, extra, &[events]);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(
         matches!(out.status.code(), Some(0 | 2)),
@@ -184,17 +189,7 @@ fn run_status(
     extra: &[&str],
     events: &[&Path],
 ) -> (Vec<u8>, String, Option<i32>) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tripline"));
-    command.arg("run");
-    for dir in rules {
-        command.arg("--rules").arg(dir);
-    }
-    let out = command
-        .args(extra)
-        .args(events)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = tripline_run(rules, extra, events);
     let stderr = String::from_utf8_lossy(&out.stderr)
         .lines()
         .filter(|l| !l.contains("state at end of input"))
