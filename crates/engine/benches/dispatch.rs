@@ -23,20 +23,13 @@ use engine::{Plan, QueryOptions};
 
 #[path = "../tests/support/corpus.rs"]
 mod corpus;
-use corpus::{eql_query, shared_dir, toml_files};
+use corpus::{corpus_rule_files, eql_query, shared_dir};
 
 fn setup() -> (Vec<Plan>, FieldTable, Vec<Event>) {
     let schema = Schema::ecs();
     let options = QueryOptions::default();
     let mut table = FieldTable::with_defaults(&schema);
-    let mut files = Vec::new();
-    for dir in ["rules", "rules_building_block"] {
-        toml_files(
-            &shared_dir().join("corpus/detection-rules").join(dir),
-            &mut files,
-        );
-    }
-    files.sort();
+    let files = corpus_rule_files();
     let mut plans = Vec::new();
     for file in files {
         let Ok(text) = std::fs::read_to_string(&file) else {

@@ -16,7 +16,7 @@ use proptest::prelude::*;
 
 #[path = "support/corpus.rs"]
 mod corpus;
-use corpus::{eql_query, shared_dir, toml_files};
+use corpus::{corpus_rule_files, eql_query, shared_dir};
 
 /// String fields: ordinary ones, a multi-valued one, and low-cardinality ones (the index treats
 /// tests on those as context).
@@ -314,14 +314,7 @@ proptest! {
 fn corpus_rules_are_offered_every_event_they_match() {
     let schema = Schema::ecs();
     let mut table = FieldTable::with_defaults(&schema);
-    let mut files = Vec::new();
-    for dir in ["rules", "rules_building_block"] {
-        toml_files(
-            &shared_dir().join("corpus/detection-rules").join(dir),
-            &mut files,
-        );
-    }
-    files.sort();
+    let files = corpus_rule_files();
     let mut plans = Vec::new();
     for file in files {
         let Ok(text) = std::fs::read_to_string(&file) else {

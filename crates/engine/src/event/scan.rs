@@ -477,10 +477,16 @@ impl<P: Paths> Scanner<'_, '_, '_, '_, P> {
         Ok(())
     }
 
+    /// Whether a walked container at `depth` is past the limit. Pruned walks stop at half of it, so
+    /// that walked and skipped containers stay below the limit together (see `skip_container`).
+    #[inline]
+    fn too_deep(depth: usize) -> bool {
+        depth >= MAX_DEPTH || (P::PRUNED && depth > MAX_DEPTH / 2)
+    }
+
     /// A walked object (at its `{`); `depth` counts it.
     fn object(&mut self, node: u32, depth: usize) -> Scan<()> {
-        // Pruned: walked and skipped containers stay below the limit together (see `skip_container`).
-        if depth >= MAX_DEPTH || (P::PRUNED && depth > MAX_DEPTH / 2) {
+        if Self::too_deep(depth) {
             return Err(Stop);
         }
         self.pos += 1;
@@ -508,7 +514,7 @@ impl<P: Paths> Scanner<'_, '_, '_, '_, P> {
 
     /// A walked array (at its `[`): every element at the same node.
     fn array(&mut self, node: u32, depth: usize) -> Scan<()> {
-        if depth >= MAX_DEPTH || (P::PRUNED && depth > MAX_DEPTH / 2) {
+        if Self::too_deep(depth) {
             return Err(Stop);
         }
         self.pos += 1;

@@ -23,6 +23,19 @@ pub fn toml_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// Every rule file of the detection-rules corpus (rules and building blocks), sorted.
+pub fn corpus_rule_files() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for dir in ["rules", "rules_building_block"] {
+        toml_files(
+            &shared_dir().join("corpus/detection-rules").join(dir),
+            &mut files,
+        );
+    }
+    files.sort();
+    files
+}
+
 /// The `query = '''...'''` of an EQL rule file (the corpus writes every query this way).
 pub fn eql_query(text: &str) -> Option<&str> {
     if !text.contains("language = \"eql\"") {
