@@ -388,7 +388,7 @@ fn arrivals(
         let event = &events[i];
         if ahead {
             let offer = engine::runtime::offer(&setup.plan, event);
-            stream.push_offered(event, &offer, &mut out);
+            stream.push_offered(event, offer, &mut out);
         } else {
             stream.push(event, &mut out);
         }

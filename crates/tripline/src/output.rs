@@ -10,6 +10,26 @@ use serde_json::{Map, Value};
 use crate::cli::OutputFormat;
 use crate::OutputClosed;
 
+/// An alert document made ready for an output of `format` on the thread that found it: NDJSON is
+/// serialized there (exactly as [`Output::alerts`] would), so the writing thread only copies bytes.
+pub enum ReadyAlert {
+    Line(Vec<u8>),
+    Document(Map<String, Value>),
+}
+
+impl ReadyAlert {
+    pub fn new(format: OutputFormat, document: Map<String, Value>) -> ReadyAlert {
+        match format {
+            OutputFormat::Ndjson => match serde_json::to_vec(&document) {
+                Ok(line) => ReadyAlert::Line(line),
+                // Left to `Output::alerts`, which reports the error.
+                Err(_) => ReadyAlert::Document(document),
+            },
+            OutputFormat::Table => ReadyAlert::Document(document),
+        }
+    }
+}
+
 pub struct Output {
     writer: BufWriter<Box<dyn Write>>,
     format: OutputFormat,
@@ -76,25 +96,43 @@ impl Output {
         Ok(())
     }
 
+    pub fn format(&self) -> OutputFormat {
+        self.format
+    }
+
+    /// [`Output::alerts`] for alerts made ready (serialized) on other threads.
+    pub fn ready_alerts(&mut self, alerts: &[ReadyAlert]) -> anyhow::Result<()> {
+        for alert in alerts {
+            match alert {
+                ReadyAlert::Line(line) => {
+                    self.writer.write_all(line).map_err(closed_or)?;
+                    self.writer.write_all(b"\n").map_err(closed_or)?;
+                }
+                ReadyAlert::Document(document) => self.write_alert(document)?,
+            }
+        }
+        self.writer.flush().map_err(closed_or)?;
+        if self.flush_each {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
     fn write_alerts(&mut self, alerts: &[Map<String, Value>]) -> anyhow::Result<()> {
+        for alert in alerts {
+            self.write_alert(alert)?;
+        }
+        // Alerts are rare next to events: flushing each batch costs nothing measurable and lets a
+        // live pipe (`eslogger | tripline run`) show them at once.
+        self.writer.flush().map_err(closed_or)
+    }
+
+    fn write_alert(&mut self, alert: &Map<String, Value>) -> anyhow::Result<()> {
         match self.format {
-            OutputFormat::Ndjson => {
-                for alert in alerts {
-                    self.json_line(alert)?;
-                }
-                // Alerts are rare next to events: flushing each batch costs nothing measurable and lets a
-                // live pipe (`eslogger | tripline run`) show them at once.
-                self.writer.flush().map_err(closed_or)
-            }
-            OutputFormat::Table => {
-                // One row per match: single-event alerts and sequence shells, not building blocks.
-                for alert in alerts {
-                    if !alert.contains_key("kibana.alert.group.index") {
-                        self.table_row(alert)?;
-                    }
-                }
-                self.writer.flush().map_err(closed_or)
-            }
+            OutputFormat::Ndjson => self.json_line(alert),
+            // One row per match: single-event alerts and sequence shells, not building blocks.
+            OutputFormat::Table if alert.contains_key("kibana.alert.group.index") => Ok(()),
+            OutputFormat::Table => self.table_row(alert),
         }
     }
 

@@ -71,16 +71,16 @@ impl StreamMatcher {
 
     /// [`StreamMatcher::push`] with the predicate evaluation already done ([`super::offer`] of
     /// this matcher's plan, possibly on another thread).
-    pub fn push_offered(&mut self, event: &Arc<Event>, offer: &Offer, out: &mut Vec<Match>) {
+    pub fn push_offered(&mut self, event: &Arc<Event>, offer: Offer, out: &mut Vec<Match>) {
         let Some(reorder) = self.reorder.as_mut() else {
             if let Offer::Event(matched) = offer {
-                self.matcher.push_event_offer(event, *matched, out);
+                self.matcher.push_event_offer(event, matched, out);
             }
             return;
         };
         match offer {
             Offer::Ordered(Some(hits)) => {
-                if reorder.push(Arc::clone(&hits.event), hits.clone()).is_err() {
+                if reorder.push(Arc::clone(&hits.event), hits).is_err() {
                     self.late += 1;
                 }
             }

@@ -6,14 +6,18 @@
 //! 1. (parallel, lines split in equal chunks, chunk `i` always on worker `i`) each line is parsed once
 //!    for all groups and offered to each group's [`Dispatcher`], which names the rules that can match
 //!    it; each named rule's predicates are evaluated there ([`engine::runtime::offer`]), while the
-//!    event is in that core's cache, and event rules whose predicate fails are dropped;
-//! 2. (sequential, cheap) per line and group: index selection (memoised per distinct index-pattern set and
-//!    event location), out-of-order counting, and whether event time moved enough to expire state;
-//! 3. (parallel, rules split by `index % shards`, shards taken by whichever worker is free) the events
-//!    go to their rules in line order, collecting alerts tagged with (line, group, rule position);
+//!    event is in that core's cache; event rules whose predicate fails are dropped, and the other
+//!    offers are filed under their rule's shard. The index selection of the event's location is
+//!    looked up among the locations seen before;
+//! 2. (sequential, cheap) per line and group: selection of new locations, out-of-order counting, and
+//!    whether event time moved enough to expire state (a time step for each stateful rule);
+//! 3. (parallel, rules dealt to shards by their work so far, shards taken by whichever worker is free)
+//!    each shard runs its own offers and time steps in line order, collecting alerts (serialized
+//!    there) tagged with (line, group, rule position);
 //! 4. alerts are stably sorted by that tag and written: the same bytes as with one thread.
 //!
-//! With more than one thread the next batch is read meanwhile, on a reading thread (`read_ahead`).
+//! With more than one thread the next batch is read meanwhile, on a reading thread (`read_ahead`), and
+//! each worker frees the events it parsed at the start of the next batch.
 //! (Running phase 3 of a batch together with phase 1 of the next, one batch behind, was tried: it cost
 //! about 10% more CPU, the two phases' data evicting each other from the caches.)
 //!
@@ -32,9 +36,10 @@ use rules::{EventLocation, IndexSelector};
 use serde_json::{Map, Value as Json};
 
 use super::{bad_line, collect_alerts, Group, LiveRule, Stats};
+use crate::cli::OutputFormat;
 use crate::cli::RunArgs;
 use crate::input::Position;
-use crate::output::Output;
+use crate::output::{Output, ReadyAlert};
 
 /// Lines parsed and matched together. Large enough that thread hand-offs are rare, small enough to keep
 /// memory flat (a batch holds its lines and their events).
@@ -111,10 +116,12 @@ pub(super) struct Batch {
     pending: Lines,
     capacity: usize,
     threads: usize,
-    alerts: Vec<Map<String, Json>>,
+    alerts: Vec<ReadyAlert>,
     bad: Vec<(Position, String)>,
     /// Per parsing thread, kept from batch to batch (dispatch remembers per scratch).
     scratches: Vec<DispatchScratch>,
+    /// Per parsing thread: the events it made in the last batch, which it frees at the start of the next.
+    parsed_before: Vec<Vec<Chunk>>,
     /// Worker threads kept for the whole run (with more than one thread): a thread's allocator heap
     /// and caches outlive the batch.
     pool: Option<rayon::ThreadPool>,
@@ -129,6 +136,7 @@ impl Batch {
             alerts: Vec::new(),
             bad: Vec::new(),
             scratches: Vec::new(),
+            parsed_before: Vec::new(),
             pool: (threads > 1)
                 .then(|| {
                     rayon::ThreadPoolBuilder::new()
@@ -194,12 +202,14 @@ impl Batch {
             live,
             &mut self.scratches,
             self.pool.as_ref(),
+            output.format(),
             args.strict,
             &mut self.alerts,
             &mut self.bad,
+            &mut self.parsed_before,
         );
         pending.clear();
-        let written = output.alerts(&self.alerts);
+        let written = output.ready_alerts(&self.alerts);
         self.alerts.clear();
         written?;
         for (position, why) in self.bad.drain(..) {
@@ -327,21 +337,21 @@ impl Router {
 
     /// The rules `named` (positions in the group) with what `event` means to each, worked out here on
     /// the parsing thread, where the event's fields are still in cache: event rules whose predicate
-    /// fails are left out. The plain path leaves all evaluation to the matchers.
-    fn offers(&self, event: &Arc<Event>, named: &[u32]) -> Vec<(u32, Option<Offer>)> {
-        if self.plain {
-            return named.iter().map(|&position| (position, None)).collect();
+    /// fails are left out. The plain path leaves all evaluation to the matchers (`None`).
+    fn offers(&self, event: &Arc<Event>, named: &[u32], mut each: impl FnMut(u32, Option<Offer>)) {
+        for &position in named {
+            if self.plain {
+                each(position, None);
+                continue;
+            }
+            let Some(plan) = self.plans.get(position as usize) else {
+                continue;
+            };
+            match engine::runtime::offer(plan, event) {
+                Offer::Event(false) => {}
+                offer => each(position, Some(offer)),
+            }
         }
-        named
-            .iter()
-            .filter_map(|&position| {
-                let plan = self.plans.get(position as usize)?;
-                match engine::runtime::offer(plan, event) {
-                    Offer::Event(false) => None,
-                    offer => Some((position, Some(offer))),
-                }
-            })
-            .collect()
     }
 
     /// `event`: this group's view of the document last given to `prepare` (same fields).
@@ -354,17 +364,22 @@ impl Router {
         }
     }
 
-    fn route(&mut self, group: &Group, event: &Event) -> Routing {
+    /// The location of `event`: `_index` and `data_stream.{type,dataset,namespace}`.
+    fn location<'e>(group: &Group, event: &'e Event) -> [Option<&'e str>; 4] {
         let [kind, dataset, namespace] = group.data_stream.map(|id| event.get(id).first().as_str());
-        let parts = [event.index(), kind, dataset, namespace];
-        let selected = self.selection(parts);
+        [event.index(), kind, dataset, namespace]
+    }
+
+    /// Counts an event routed in line order (its time against the newest); true when event time
+    /// moved far enough since the last time the group's stateful rules were told.
+    fn route(&mut self, event: &Event) -> bool {
         let time = event.timestamp.unwrap_or(i64::MIN);
         if self.newest.is_some_and(|newest| time < newest) {
             self.out_of_order += 1;
         } else {
             self.newest = Some(time);
         }
-        let advance = match self.last_advance {
+        match self.last_advance {
             None => {
                 self.last_advance = Some(time);
                 false
@@ -374,11 +389,6 @@ impl Router {
                 true
             }
             Some(_) => false,
-        };
-        Routing {
-            selected,
-            advance,
-            time,
         }
     }
 }
@@ -389,17 +399,23 @@ type LocationParts = [Option<Box<str>>; 4];
 type KnownLocation = (LocationParts, Arc<[bool]>);
 
 impl Router {
+    /// Which selectors select an event at `parts`, if this location was seen before (phase 1 asks
+    /// here, on the parsing threads; [`Router::selection`] learns new locations in phase 2).
+    fn known_selection(&self, parts: [Option<&str>; 4]) -> Option<Arc<[bool]>> {
+        let hash = self.location_hasher.hash_one(parts);
+        self.locations
+            .get(&hash)?
+            .iter()
+            .find(|(key, _)| key.iter().map(Option::as_deref).eq(parts))
+            .map(|(_, selected)| Arc::clone(selected))
+    }
+
     /// Which selectors select an event at this location (remembered per location).
     fn selection(&mut self, parts: [Option<&str>; 4]) -> Arc<[bool]> {
-        let hash = self.location_hasher.hash_one(parts);
-        let known = self.locations.get(&hash).and_then(|bucket| {
-            bucket
-                .iter()
-                .find(|(key, _)| key.iter().map(Option::as_deref).eq(parts))
-        });
-        if let Some((_, selected)) = known {
-            return Arc::clone(selected);
+        if let Some(known) = self.known_selection(parts) {
+            return known;
         }
+        let hash = self.location_hasher.hash_one(parts);
         let [index, kind, dataset, namespace] = parts;
         let location = EventLocation::from_parts(index, kind, dataset, namespace);
         let selected: Arc<[bool]> = self
@@ -419,12 +435,6 @@ impl Router {
     }
 }
 
-struct Routing {
-    selected: Arc<[bool]>,
-    advance: bool,
-    time: i64,
-}
-
 /// One line after phase 1: per group its event and candidate rule positions, or why it failed.
 #[derive(Default)]
 struct Parsed {
@@ -432,17 +442,31 @@ struct Parsed {
     failure: Option<String>,
 }
 
-/// A group's event and the rules it goes to, each with its [`Offer`] when phase 1 worked it out
-/// (`None` on the plain path: the rule's matcher evaluates the event itself).
+/// A group's event (its offers to rules are [`Step`]s of the chunk).
 struct Offered {
     event: Arc<Event>,
-    candidates: Vec<(u32, Option<Offer>)>,
-    /// Rules dispatch named (event rules whose predicate failed are then left out of `candidates`).
+    /// Rules dispatch named.
     dispatched: u32,
+    /// Which of the group's index selectors select the event (`None` until known: phase 1 looks it up
+    /// among the locations seen before, phase 2 works out new ones).
+    selected: Option<Arc<[bool]>>,
+}
+
+/// One chunk of lines after phase 1: per line its events, per rule shard the offers they make to the
+/// shard's rules (in line order).
+struct Chunk {
+    parsed: Vec<Parsed>,
+    offers: Vec<Vec<Step>>,
+}
+
+/// Which shard (phase 3) each rule (index in `live`) is matched in.
+struct Sharding {
+    shard_of: Vec<usize>,
+    count: usize,
 }
 
 /// An alert and where the one-threaded loop would have written it.
-type Tagged = ((u32, u32, u32), Map<String, Json>);
+type Tagged = ((u32, u32, u32), ReadyAlert);
 
 /// Runs one batch of lines through every group; appends alerts in output order and bad lines.
 #[allow(clippy::too_many_arguments)]
@@ -454,110 +478,194 @@ fn run_batch(
     live: &mut [LiveRule],
     scratches: &mut [DispatchScratch],
     pool: Option<&rayon::ThreadPool>,
+    format: OutputFormat,
     stop_at_first_bad: bool,
-    alerts: &mut Vec<Map<String, Json>>,
+    alerts: &mut Vec<ReadyAlert>,
     bad: &mut Vec<(Position, String)>,
+    parsed_before: &mut Vec<Vec<Chunk>>,
 ) {
     let threads = scratches.len().max(1);
+    // Rules are sharded for phase 3 before phase 1, which files each offer under its rule's shard.
+    let sharding = if threads == 1 {
+        Sharding {
+            shard_of: vec![0; live.len()],
+            count: 1,
+        }
+    } else {
+        let count = threads * SHARDS_PER_THREAD;
+        let work_so_far: Vec<u64> = live.iter().map(|rule| rule.work).collect();
+        Sharding {
+            shard_of: balanced_shards(&work_so_far, count),
+            count,
+        }
+    };
     // Phase 1: parse + dispatch, one chunk of lines per worker.
-    let parts: Vec<Vec<Parsed>> = match (pool, scratches) {
+    // `makers[c]`: the worker that parsed chunk `c`, which frees it at the start of the next batch.
+    let (mut chunks, makers): (Vec<Chunk>, Option<Vec<usize>>) = match (pool, scratches) {
         (Some(pool), scratches) if lines.len() >= 64 && scratches.len() > 1 => {
             let workers = scratches.len().min(pool.current_num_threads()).max(1);
-            let chunk = lines.len().div_ceil(workers);
+            let size = lines.len().div_ceil(workers);
             let routers_ref: &[Router] = routers;
+            let sharding = &sharding;
             let scratches: Vec<std::sync::Mutex<&mut DispatchScratch>> =
                 scratches.iter_mut().map(std::sync::Mutex::new).collect();
-            // Worker `i` always takes chunk `i` with scratch `i`: its dispatch memo stays in one
-            // core's cache, and the batch's events are freed (below) by the thread that made them,
-            // which the allocator does far more cheaply than a free from another thread.
-            pool.broadcast(|context| {
+            let to_free: Vec<std::sync::Mutex<Vec<Chunk>>> = std::mem::take(parsed_before)
+                .into_iter()
+                .map(std::sync::Mutex::new)
+                .collect();
+            // Worker `i` always takes chunk `i` with scratch `i` (its dispatch memo stays in one core's
+            // cache) and frees the events it made, which the allocator does far more cheaply than a
+            // free from another thread.
+            let per_worker: Vec<Option<Chunk>> = pool.broadcast(|context| {
                 let i = context.index();
-                let Some(part) = lines.chunks(chunk).nth(i) else {
-                    return Vec::new();
-                };
-                match scratches.get(i) {
-                    Some(scratch) => {
-                        let mut scratch = scratch
-                            .lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner);
-                        parse_chunk(part, text, groups, routers_ref, &mut scratch)
-                    }
-                    None => parse_chunk(
-                        part,
-                        text,
-                        groups,
-                        routers_ref,
-                        &mut DispatchScratch::default(),
-                    ),
+                if let Some(old) = to_free.get(i) {
+                    let mut old = old
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    drop(std::mem::take(&mut *old));
                 }
-            })
+                let part = lines.chunks(size).nth(i)?;
+                let mut own = DispatchScratch::default();
+                let mut guard = scratches
+                    .get(i)
+                    .map(|s| s.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+                let scratch: &mut DispatchScratch = match guard.as_mut() {
+                    Some(guard) => guard,
+                    None => &mut own,
+                };
+                Some(parse_chunk(
+                    part,
+                    i * size,
+                    text,
+                    groups,
+                    routers_ref,
+                    sharding,
+                    scratch,
+                ))
+            });
+            let (chunks, makers) = per_worker
+                .into_iter()
+                .enumerate()
+                .filter_map(|(worker, chunk)| Some((chunk?, worker)))
+                .unzip();
+            (chunks, Some(makers))
         }
-        (_, [scratch, ..]) => vec![parse_chunk(lines, text, groups, routers, scratch)],
-        (_, []) => vec![parse_chunk(
-            lines,
-            text,
-            groups,
-            routers,
-            &mut DispatchScratch::default(),
-        )],
+        (_, [scratch, ..]) => (
+            vec![parse_chunk(
+                lines, 0, text, groups, routers, &sharding, scratch,
+            )],
+            None,
+        ),
+        (_, []) => (
+            vec![parse_chunk(
+                lines,
+                0,
+                text,
+                groups,
+                routers,
+                &sharding,
+                &mut DispatchScratch::default(),
+            )],
+            None,
+        ),
     };
-    let parsed: Vec<&Parsed> = parts.iter().flatten().collect();
 
-    // Phase 2: routing, in line order; stops after the first bad line when asked to.
-    let mut routings: Vec<Vec<Option<Routing>>> = Vec::with_capacity(parsed.len());
-    let mut last = parsed.len();
-    for (index, (line, result)) in lines.iter().zip(parsed.iter().copied()).enumerate() {
-        let mut per_group = Vec::with_capacity(groups.len());
-        for ((group, router), event) in groups.iter().zip(routers.iter_mut()).zip(&result.events) {
-            if let Some(offered) = event {
-                router.events_seen += 1;
-                router.candidates_offered += u64::from(offered.dispatched);
+    // Phase 2: routing, in line order; stops after the first bad line when asked to. Time steps go
+    // to the shard of each stateful rule.
+    let mut routed = 0;
+    let mut advances: Vec<Vec<Step>> = (0..sharding.count).map(|_| Vec::new()).collect();
+    let parsed = chunks.iter_mut().flat_map(|chunk| &mut chunk.parsed);
+    for (index, (line, result)) in lines.iter().zip(parsed).enumerate() {
+        routed = index + 1;
+        let line_number = u32::try_from(index).unwrap_or(u32::MAX);
+        for (g, ((group, router), event)) in groups
+            .iter()
+            .zip(routers.iter_mut())
+            .zip(&mut result.events)
+            .enumerate()
+        {
+            let Some(offered) = event else {
+                continue;
+            };
+            router.events_seen += 1;
+            router.candidates_offered += u64::from(offered.dispatched);
+            if offered.selected.is_none() {
+                offered.selected = Some(router.selection(Router::location(group, &offered.event)));
             }
-            per_group.push(
-                event
-                    .as_ref()
-                    .map(|offered| router.route(group, &offered.event)),
-            );
+            if router.route(&offered.event) {
+                let g = u32::try_from(g).unwrap_or(u32::MAX);
+                let time = offered.event.timestamp.unwrap_or(i64::MIN);
+                for &position in &group.stateful {
+                    let Some(&rule) = group.rules.get(position) else {
+                        continue;
+                    };
+                    let shard = sharding.shard_of.get(rule).copied().unwrap_or(0);
+                    if let Some(advances) = advances.get_mut(shard) {
+                        advances.push(Step {
+                            tag: (line_number, g, u32::try_from(position).unwrap_or(u32::MAX)),
+                            rule,
+                            kind: StepKind::Advance(time),
+                        });
+                    }
+                }
+            }
         }
-        routings.push(per_group);
         if let Some(why) = &result.failure {
             bad.push((line.position.clone(), why.clone()));
             if stop_at_first_bad {
-                last = index + 1;
                 break;
             }
         }
     }
 
-    // Phase 3: matching, rules sharded across threads.
-    let routers: &[Router] = routers;
-    let work = Work {
-        parsed: parsed.get(..last).unwrap_or(&parsed),
-        routings: &routings,
-        groups,
+    // Phase 3: matching, rules sharded across threads; each shard's steps are its own.
+    let mut shard_steps: Vec<(Vec<Vec<Step>>, Vec<Step>)> = advances
+        .into_iter()
+        .enumerate()
+        .map(|(shard, advances)| {
+            let offers = chunks
+                .iter_mut()
+                .map(|chunk| {
+                    chunk
+                        .offers
+                        .get_mut(shard)
+                        .map(std::mem::take)
+                        .unwrap_or_default()
+                })
+                .collect();
+            (offers, advances)
+        })
+        .collect();
+    let parsed: Vec<&Parsed> = chunks.iter().flat_map(|chunk| &chunk.parsed).collect();
+    let context = ShardContext {
+        parsed: parsed.get(..routed).unwrap_or_default(),
         routers,
+        format,
     };
-    let mut tagged: Vec<Tagged> = if threads == 1 {
+    let mut tagged: Vec<Tagged> = if sharding.count == 1 {
         let mut mine: Vec<Option<&mut LiveRule>> = live.iter_mut().map(Some).collect();
-        work.run(&mut mine)
+        shard_steps
+            .pop()
+            .map(|(offers, advances)| context.run(offers, advances, &mut mine))
+            .unwrap_or_default()
     } else {
-        // More shards than threads, taken in turn by whichever thread is free: one busy rule does not
-        // leave the other threads idle until the batch ends.
-        let shard_count = threads * SHARDS_PER_THREAD;
-        let work_so_far: Vec<u64> = live.iter().map(|rule| rule.work).collect();
-        let shard_of = balanced_shards(&work_so_far, shard_count);
-        let mut shards: Vec<Vec<Option<&mut LiveRule>>> = (0..shard_count)
+        let mut shards: Vec<Vec<Option<&mut LiveRule>>> = (0..sharding.count)
             .map(|_| std::iter::repeat_with(|| None).take(live.len()).collect())
             .collect();
-        for ((index, rule), &shard) in live.iter_mut().enumerate().zip(&shard_of) {
+        for ((index, rule), &shard) in live.iter_mut().enumerate().zip(&sharding.shard_of) {
             if let Some(slot) = shards.get_mut(shard).and_then(|shard| shard.get_mut(index)) {
                 *slot = Some(rule);
             }
         }
-        let shards: Vec<std::sync::Mutex<Vec<Option<&mut LiveRule>>>> =
-            shards.into_iter().map(std::sync::Mutex::new).collect();
+        // More shards than threads, taken in turn by whichever thread is free: one busy rule does not
+        // leave the other threads idle until the batch ends.
+        let shards: Vec<std::sync::Mutex<_>> = shard_steps
+            .into_iter()
+            .zip(shards)
+            .map(std::sync::Mutex::new)
+            .collect();
         let next = std::sync::atomic::AtomicUsize::new(0);
-        let (work, shards, next) = (&work, &shards, &next);
+        let (context, shards, next) = (&context, &shards, &next);
         let take_shards = |_| {
             let mut out = Vec::new();
             loop {
@@ -567,7 +675,8 @@ fn run_batch(
                 };
                 // Each shard is taken by exactly one thread: the lock is never contended.
                 if let Ok(mut shard) = shard.lock() {
-                    out.extend(work.run(&mut shard));
+                    let ((offers, advances), mine) = &mut *shard;
+                    out.extend(context.run(std::mem::take(offers), std::mem::take(advances), mine));
                 }
             }
             out
@@ -578,19 +687,16 @@ fn run_batch(
         };
         per_thread.into_iter().flatten().collect()
     };
-    // Freeing the batch's events is work too: each worker frees the chunk it parsed.
+    // Freeing the batch's events is work too: each worker frees the chunk it parsed, when the next
+    // batch starts (a round of its own would keep the other threads waiting).
     drop(parsed);
-    if let Some(pool) = pool.filter(|_| parts.len() > 1) {
-        let parts: Vec<std::sync::Mutex<Vec<Parsed>>> =
-            parts.into_iter().map(std::sync::Mutex::new).collect();
-        pool.broadcast(|context| {
-            if let Some(part) = parts.get(context.index()) {
-                let mut part = part
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                drop(std::mem::take(&mut *part));
+    if let Some(makers) = makers {
+        parsed_before.resize_with(threads, Vec::new);
+        for (chunk, worker) in chunks.into_iter().zip(makers) {
+            if let Some(own) = parsed_before.get_mut(worker) {
+                own.push(chunk);
             }
-        });
+        }
     }
     tagged.sort_by_key(|(tag, _)| *tag);
     alerts.extend(tagged.into_iter().map(|(_, alert)| alert));
@@ -617,13 +723,16 @@ fn balanced_shards(work: &[u64], shard_count: usize) -> Vec<usize> {
     shard_of
 }
 
+/// Phase 1 for `lines` (the batch's lines from `first_line` on).
 fn parse_chunk(
     lines: &[Line],
+    first_line: usize,
     text: &str,
     groups: &[Group],
     routers: &[Router],
+    sharding: &Sharding,
     scratch: &mut DispatchScratch,
-) -> Vec<Parsed> {
+) -> Chunk {
     // The plain path (`--no-dispatch`) offers every event to every rule: no prefilter either.
     let plain = routers.first().is_some_and(|router| router.plain);
     // The time fields' paths, for lines the prefilter rules out: built once per chunk.
@@ -631,9 +740,13 @@ fn parse_chunk(
         .first()
         .filter(|g| g.prefilter.is_some())
         .map(|g| g.fields.only_fields(&g.time_fields));
-    lines
+    let mut offers: Vec<Vec<Step>> = (0..sharding.count).map(|_| Vec::new()).collect();
+    let mut named = Vec::new();
+    let parsed = lines
         .iter()
-        .map(|line| {
+        .enumerate()
+        .map(|(index, line)| {
+            let line_number = u32::try_from(first_line + index).unwrap_or(u32::MAX);
             let mut parsed = Parsed {
                 events: Vec::with_capacity(groups.len()),
                 failure: None,
@@ -666,19 +779,33 @@ fn parse_chunk(
             if let Some(router) = routers.first().filter(|_| !ruled_out) {
                 router.prepare(&document, scratch);
             }
-            for (group, router) in groups.iter().zip(routers) {
+            for (g, (group, router)) in groups.iter().zip(routers).enumerate() {
                 match group.timed(&document) {
                     Ok(event) => {
                         let event = Arc::new(event);
-                        let mut named = Vec::new();
+                        named.clear();
                         if !ruled_out {
                             router.candidates(&event, scratch, &mut named);
                         }
-                        let dispatched = u32::try_from(named.len()).unwrap_or(u32::MAX);
+                        let g = u32::try_from(g).unwrap_or(u32::MAX);
+                        router.offers(&event, &named, |position, offer| {
+                            let Some(&rule) = group.rules.get(position as usize) else {
+                                return;
+                            };
+                            let shard = sharding.shard_of.get(rule).copied().unwrap_or(0);
+                            if let Some(offers) = offers.get_mut(shard) {
+                                offers.push(Step {
+                                    tag: (line_number, g, position),
+                                    rule,
+                                    kind: StepKind::Offer(offer),
+                                });
+                            }
+                        });
+                        let selected = router.known_selection(Router::location(group, &event));
                         parsed.events.push(Some(Offered {
-                            candidates: router.offers(&event, &named),
                             event,
-                            dispatched,
+                            dispatched: u32::try_from(named.len()).unwrap_or(u32::MAX),
+                            selected,
                         }));
                     }
                     Err(why) => {
@@ -689,87 +816,120 @@ fn parse_chunk(
             }
             parsed
         })
-        .collect()
+        .collect();
+    Chunk { parsed, offers }
 }
 
-struct Work<'a> {
+/// One rule's work for one line of the batch, in the order the one-threaded loop does it.
+struct Step {
+    /// Where its alerts go in the output: (line, group, rule position in the group).
+    tag: (u32, u32, u32),
+    /// The rule (index in `live`).
+    rule: usize,
+    kind: StepKind,
+}
+
+enum StepKind {
+    /// Event time reached this: a stateful rule expires what it no longer needs.
+    Advance(i64),
+    /// The line's event in the step's group, with its [`Offer`] (`None` on the plain path).
+    Offer(Option<Offer>),
+}
+
+/// What phase 3 reads of the batch.
+struct ShardContext<'a> {
+    /// The lines routed (not those after a `--strict` stop).
     parsed: &'a [&'a Parsed],
-    routings: &'a [Vec<Option<Routing>>],
-    groups: &'a [Group],
     routers: &'a [Router],
+    /// Alerts are serialized for it by the thread that finds them.
+    format: OutputFormat,
 }
 
-impl Work<'_> {
-    /// Pushes every event of the batch to the rules in `mine` (indexed like `live`; `None` = another
-    /// thread's), in line order, collecting tagged alerts.
-    fn run(&self, mine: &mut [Option<&mut LiveRule>]) -> Vec<Tagged> {
+impl ShardContext<'_> {
+    /// Runs one shard's steps against its rules (`mine`, indexed like `live`; `None` = another
+    /// shard's): its offers (per chunk, in line order) merged with its time steps as the one-threaded
+    /// loop orders them (per line and group, time steps first). Returns tagged alerts.
+    fn run(
+        &self,
+        offers: Vec<Vec<Step>>,
+        advances: Vec<Step>,
+        mine: &mut [Option<&mut LiveRule>],
+    ) -> Vec<Tagged> {
         let mut out: Vec<Tagged> = Vec::new();
         let mut matches: Vec<Match> = Vec::new();
         let mut alerts: Vec<Map<String, Json>> = Vec::new();
-        for (line, (parsed, routings)) in self.parsed.iter().zip(self.routings).enumerate() {
-            let line = u32::try_from(line).unwrap_or(u32::MAX);
-            for (g, ((group, router), (event, routing))) in self
-                .groups
-                .iter()
-                .zip(self.routers)
-                .zip(parsed.events.iter().zip(routings))
-                .enumerate()
+        let mut advances = advances.into_iter().peekable();
+        for step in offers.into_iter().flatten() {
+            let (line, group, position) = (step.tag.0, step.tag.1, step.tag.2);
+            while let Some(advance) =
+                advances.next_if(|advance| (advance.tag.0, advance.tag.1) <= (line, group))
             {
-                let (
-                    Some(Offered {
-                        event, candidates, ..
-                    }),
-                    Some(routing),
-                ) = (event, routing)
+                self.apply(advance, mine, &mut matches, &mut alerts, &mut out);
+            }
+            let Some(Some(offered)) = self
+                .parsed
+                .get(line as usize)
+                .and_then(|parsed| parsed.events.get(group as usize))
+            else {
+                // Not routed: after a `--strict` stop.
+                continue;
+            };
+            let selected = self
+                .routers
+                .get(group as usize)
+                .and_then(|router| router.rule_selector.get(position as usize))
+                .zip(offered.selected.as_ref())
+                .and_then(|(&selector, selected)| selected.get(selector))
+                .copied()
+                .unwrap_or(false);
+            if selected {
+                self.apply(step, mine, &mut matches, &mut alerts, &mut out);
+            }
+        }
+        for advance in advances {
+            self.apply(advance, mine, &mut matches, &mut alerts, &mut out);
+        }
+        out
+    }
+
+    fn apply(
+        &self,
+        Step { tag, rule, kind }: Step,
+        mine: &mut [Option<&mut LiveRule>],
+        matches: &mut Vec<Match>,
+        alerts: &mut Vec<Map<String, Json>>,
+        out: &mut Vec<Tagged>,
+    ) {
+        let Some(Some(rule)) = mine.get_mut(rule) else {
+            return;
+        };
+        rule.work += 1;
+        match kind {
+            StepKind::Advance(time) => rule.matcher.advance_to(time, matches),
+            StepKind::Offer(offer) => {
+                let Some(Some(Offered { event, .. })) = self
+                    .parsed
+                    .get(tag.0 as usize)
+                    .and_then(|parsed| parsed.events.get(tag.1 as usize))
                 else {
-                    continue;
+                    return;
                 };
-                let g = u32::try_from(g).unwrap_or(u32::MAX);
-                let mut emit = |rule: &mut LiveRule, matches: &mut Vec<Match>, position: usize| {
-                    if matches.is_empty() {
-                        return;
-                    }
-                    collect_alerts(rule, matches, &mut alerts);
-                    let tag = (line, g, u32::try_from(position).unwrap_or(u32::MAX));
-                    out.extend(alerts.drain(..).map(|a| (tag, a)));
-                };
-                if routing.advance {
-                    for &position in &group.stateful {
-                        let Some(&index) = group.rules.get(position) else {
-                            continue;
-                        };
-                        if let Some(Some(rule)) = mine.get_mut(index) {
-                            rule.work += 1;
-                            rule.matcher.advance_to(routing.time, &mut matches);
-                            emit(rule, &mut matches, position);
-                        }
-                    }
-                }
-                for (position, offer) in candidates {
-                    let position = *position as usize;
-                    let Some(&index) = group.rules.get(position) else {
-                        continue;
-                    };
-                    let Some(Some(rule)) = mine.get_mut(index) else {
-                        continue;
-                    };
-                    let Some(&selector) = router.rule_selector.get(position) else {
-                        continue;
-                    };
-                    if !routing.selected.get(selector).copied().unwrap_or(false) {
-                        continue;
-                    }
-                    // Out-of-order events are reordered (or counted late) by the rule's StreamMatcher.
-                    rule.work += 1;
-                    match offer {
-                        Some(offer) => rule.matcher.push_offered(event, offer, &mut matches),
-                        None => rule.matcher.push(event, &mut matches),
-                    }
-                    emit(rule, &mut matches, position);
+                // Out-of-order events are reordered (or counted late) by the rule's StreamMatcher.
+                match offer {
+                    Some(offer) => rule.matcher.push_offered(event, offer, matches),
+                    None => rule.matcher.push(event, matches),
                 }
             }
         }
-        out
+        if !matches.is_empty() {
+            collect_alerts(rule, matches, alerts);
+            let format = self.format;
+            out.extend(
+                alerts
+                    .drain(..)
+                    .map(|alert| (tag, ReadyAlert::new(format, alert))),
+            );
+        }
     }
 }
 
