@@ -641,9 +641,10 @@ fn coerce(ty: &FieldType, scalar: Scalar<'_>) -> Value {
                 Scalar::Null => Value::Null,
             }
         }
-        (FieldType::Ip, Scalar::Str(s)) => {
-            Value::Str(canonical_ip(s).map_or_else(|| Arc::from(s), Arc::from))
-        }
+        (FieldType::Ip, Scalar::Str(s)) => Value::Str(match canonical_ip_text(s) {
+            Cow::Borrowed(same) => Arc::from(same),
+            Cow::Owned(canonical) => Arc::from(canonical),
+        }),
         (FieldType::Long, Scalar::Str(s)) => {
             parse_long(s).map_or_else(|| Value::str(s), Value::Int)
         }
@@ -671,6 +672,16 @@ fn parse_long(s: &str) -> Option<i64> {
     }
     let f = t.parse::<f64>().ok()?;
     (f.is_finite() && f.abs() < 9.2e18).then(|| f.trunc() as i64)
+}
+
+/// What an `ip` field holds for the text `s`: its canonical form ([`canonical_ip`]), or `s` itself when
+/// it is no address. Usually `s` is already canonical dotted-decimal IPv4 (the parser takes nothing
+/// else: no spaces, no leading zeros), which is then kept without formatting it anew.
+pub fn canonical_ip_text(s: &str) -> Cow<'_, str> {
+    if s.parse::<std::net::Ipv4Addr>().is_ok() {
+        return Cow::Borrowed(s);
+    }
+    canonical_ip(s).map_or(Cow::Borrowed(s), Cow::Owned)
 }
 
 /// The canonical text of an IP address as Elasticsearch returns it (IPv4-mapped → IPv4).
@@ -1106,5 +1117,60 @@ mod tests {
         assert!(repeated.words.is_empty());
         assert!(!repeated.get(FieldId(3)).is_null());
         assert!(Slots::default().get(FieldId(0)).is_null());
+    }
+}
+
+#[cfg(test)]
+mod ip_tests {
+    use super::{canonical_ip, canonical_ip_text};
+    use proptest::prelude::*;
+
+    /// The general path: canonical form, or the text itself when it is no address.
+    fn general(s: &str) -> String {
+        canonical_ip(s).unwrap_or_else(|| s.to_string())
+    }
+
+    #[test]
+    fn ipv4_fast_path_keeps_only_canonical_text() {
+        for s in [
+            "10.0.0.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "010.0.0.1",
+            "10.0.0.01",
+            " 10.0.0.1",
+            "10.0.0.1 ",
+            "256.0.0.1",
+            "1.2.3",
+            "1.2.3.4.5",
+            "::ffff:10.0.0.1",
+            "::FFFF:a00:1",
+            "2001:DB8::1",
+            "2001:db8:0:0:0:0:0:1",
+            "",
+            "x",
+        ] {
+            assert_eq!(canonical_ip_text(s), general(s), "{s:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn ip_text_matches_the_general_path(s in "[0-9a-fA-F:. ]{0,24}") {
+            prop_assert_eq!(canonical_ip_text(&s), general(&s));
+        }
+
+        #[test]
+        fn ipv4_like_text_matches_the_general_path(
+            parts in prop::collection::vec((0u16..300, prop::bool::weighted(0.1)), 3..6),
+            space in prop::sample::select(vec!["", "", "", " ", "\t"]),
+        ) {
+            let parts: Vec<String> = parts
+                .iter()
+                .map(|(n, zero)| format!("{}{n}", if *zero { "0" } else { "" }))
+                .collect();
+            let s = format!("{space}{}", parts.join("."));
+            prop_assert_eq!(canonical_ip_text(&s), general(&s));
+        }
     }
 }
