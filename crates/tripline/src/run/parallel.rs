@@ -42,8 +42,9 @@ use crate::input::Position;
 use crate::output::{Output, ReadyAlert};
 
 /// Lines parsed and matched together. Large enough that thread hand-offs are rare, small enough to keep
-/// memory flat (a batch holds its lines and their events).
-pub(super) const BATCH_LINES: usize = 512;
+/// memory flat (a batch holds its lines and their events). Measured with 2 threads on the corpus run:
+/// 1024 lines took ~5% less wall time than 512 and 256 (2048: no faster, +6 MiB peak RSS).
+pub(super) const BATCH_LINES: usize = 1024;
 /// Rule shards per matching thread (see `run_batch`, phase 3).
 const SHARDS_PER_THREAD: usize = 4;
 /// Event time a group must move before its matchers are told (expiring state they no longer need).
