@@ -101,8 +101,11 @@ pub fn stage_keys(stage: &StagePlan, event: &Event, out: &mut Vec<JoinKey>) {
         }
         if candidates.len() == 1 {
             if let Some(v) = candidates.into_iter().next() {
-                for k in out.iter_mut() {
-                    k.0.push(v.clone());
+                if let Some((last, rest)) = out.split_last_mut() {
+                    for k in rest {
+                        k.0.push(v.clone());
+                    }
+                    last.0.push(v);
                 }
             }
             continue;
@@ -200,6 +203,12 @@ impl Matcher {
     /// Moves event time to `watermark_ns`: state that can no longer match is dropped
     /// (and sequences waiting only for a trailing missing-event window are released).
     pub fn advance_to(&mut self, watermark_ns: i64, out: &mut Vec<Match>) {
+        if let State::Sequence(state) = &self.state {
+            // Called as the watermark creeps on event by event: skip the set-up when nothing is due.
+            if state.machine.idle_until(watermark_ns) {
+                return;
+            }
+        }
         let mut raw = std::mem::take(&mut self.raw);
         self.advance_raw(watermark_ns, &mut raw);
         self.pipes.feed(raw.drain(..).map(|(_, m)| m), out);
@@ -431,7 +440,10 @@ impl Matcher {
             }
             _ => {}
         }
-        self.pipes.feed(raw.drain(..).map(|(_, m)| m), out);
+        // Most events complete nothing.
+        if !raw.is_empty() {
+            self.pipes.feed(raw.drain(..).map(|(_, m)| m), out);
+        }
         self.raw = raw;
     }
 
@@ -505,9 +517,22 @@ fn sequence_hits(
         if keys.is_empty() {
             continue;
         }
-        for (position, _) in seq.expanded.iter().enumerate().filter(|(_, &w)| w == index) {
-            for key in keys.iter() {
-                hits.stages.push((position, key.clone()));
+        let mut positions = seq
+            .expanded
+            .iter()
+            .enumerate()
+            .filter(|(_, &w)| w == index)
+            .map(|(position, _)| position)
+            .peekable();
+        while let Some(position) = positions.next() {
+            if positions.peek().is_some() {
+                for key in keys.iter() {
+                    hits.stages.push((position, key.clone()));
+                }
+            } else {
+                // The last position (the only one without `runs`) takes the keys.
+                hits.stages
+                    .extend(keys.drain(..).map(|key| (position, key)));
             }
         }
     }
