@@ -373,8 +373,7 @@ impl Router {
 
     /// Counts an event routed in line order (its time against the newest); true when event time
     /// moved far enough since the last time the group's stateful rules were told.
-    fn route(&mut self, event: &Event) -> bool {
-        let time = event.timestamp.unwrap_or(i64::MIN);
+    fn route(&mut self, time: i64) -> bool {
         if self.newest.is_some_and(|newest| time < newest) {
             self.out_of_order += 1;
         } else {
@@ -445,11 +444,14 @@ struct Parsed {
 
 /// A group's event (its offers to rules are [`Step`]s of the chunk).
 struct Offered {
-    event: Arc<Event>,
+    /// The event, when it has offers (an event no rule is offered is only routed, by its time).
+    event: Option<Arc<Event>>,
+    /// Its time (`i64::MIN`: none).
+    time: i64,
     /// Rules dispatch named.
     dispatched: u32,
     /// Which of the group's index selectors select the event (`None` until known: phase 1 looks it up
-    /// among the locations seen before, phase 2 works out new ones).
+    /// among the locations seen before, phase 2 works out new ones). Only events with offers need it.
     selected: Option<Arc<[bool]>>,
 }
 
@@ -590,12 +592,12 @@ fn run_batch(
             };
             router.events_seen += 1;
             router.candidates_offered += u64::from(offered.dispatched);
-            if offered.selected.is_none() {
-                offered.selected = Some(router.selection(Router::location(group, &offered.event)));
+            if let (Some(event), None) = (offered.event.as_ref(), offered.selected.as_ref()) {
+                offered.selected = Some(router.selection(Router::location(group, event)));
             }
-            if router.route(&offered.event) {
+            if router.route(offered.time) {
                 let g = u32::try_from(g).unwrap_or(u32::MAX);
-                let time = offered.event.timestamp.unwrap_or(i64::MIN);
+                let time = offered.time;
                 for &position in &group.stateful {
                     let Some(&rule) = group.rules.get(position) else {
                         continue;
@@ -783,18 +785,30 @@ fn parse_chunk(
             for (g, (group, router)) in groups.iter().zip(routers).enumerate() {
                 match group.timed(&document) {
                     Ok(event) => {
-                        let event = Arc::new(event);
+                        let time = event.timestamp.unwrap_or(i64::MIN);
                         named.clear();
                         if !ruled_out {
                             router.candidates(&event, scratch, &mut named);
                         }
+                        if named.is_empty() {
+                            parsed.events.push(Some(Offered {
+                                event: None,
+                                time,
+                                dispatched: 0,
+                                selected: None,
+                            }));
+                            continue;
+                        }
+                        let event = Arc::new(event);
                         let g = u32::try_from(g).unwrap_or(u32::MAX);
+                        let mut has_offers = false;
                         router.offers(&event, &named, |position, offer| {
                             let Some(&rule) = group.rules.get(position as usize) else {
                                 return;
                             };
                             let shard = sharding.shard_of.get(rule).copied().unwrap_or(0);
                             if let Some(offers) = offers.get_mut(shard) {
+                                has_offers = true;
                                 offers.push(Step {
                                     tag: (line_number, g, position),
                                     rule,
@@ -802,9 +816,12 @@ fn parse_chunk(
                                 });
                             }
                         });
-                        let selected = router.known_selection(Router::location(group, &event));
+                        let selected = has_offers
+                            .then(|| router.known_selection(Router::location(group, &event)))
+                            .flatten();
                         parsed.events.push(Some(Offered {
-                            event,
+                            event: has_offers.then_some(event),
+                            time,
                             dispatched: u32::try_from(named.len()).unwrap_or(u32::MAX),
                             selected,
                         }));
@@ -908,7 +925,9 @@ impl ShardContext<'_> {
         match kind {
             StepKind::Advance(time) => rule.matcher.advance_to(time, matches),
             StepKind::Offer(offer) => {
-                let Some(Some(Offered { event, .. })) = self
+                let Some(Some(Offered {
+                    event: Some(event), ..
+                })) = self
                     .parsed
                     .get(tag.0 as usize)
                     .and_then(|parsed| parsed.events.get(tag.1 as usize))
