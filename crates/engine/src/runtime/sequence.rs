@@ -1095,6 +1095,31 @@ mod tests {
         }
     }
 
+    /// Five stages, three of them missing events, with a look-back: the machine of the property tests
+    /// below.
+    fn missing_stages_machine(
+        cap: Option<usize>,
+        maxspan: Option<i64>,
+    ) -> SequenceMachine<u32, u8> {
+        let mut machine = SequenceMachine::new(SequenceSpec {
+            missing: vec![true, false, true, false, true],
+            maxspan_ns: maxspan.map(|m| m * MS),
+            lookback_ns: Some(10 * MS),
+        });
+        machine.set_cap(cap);
+        machine
+    }
+
+    /// An event matching `stages` (deduplicated) with join key `key`, and the `until` condition when asked.
+    fn key_hits(mut stages: Vec<usize>, key: u8, until: bool) -> StageHits<u8> {
+        stages.sort_unstable();
+        stages.dedup();
+        StageHits {
+            stages: stages.iter().map(|&s| (s, key)).collect(),
+            until: if until { vec![key] } else { vec![] },
+        }
+    }
+
     proptest::proptest! {
         /// With missing stages, a cap and a look-back, the incremental count stays exact and
         /// the cap holds after every event.
@@ -1104,22 +1129,12 @@ mod tests {
             cap in proptest::option::of(1usize..6),
             maxspan in proptest::option::of(1i64..8),
         ) {
-            let mut machine: SequenceMachine<u32, u8> = SequenceMachine::new(SequenceSpec {
-                missing: vec![true, false, true, false, true],
-                maxspan_ns: maxspan.map(|m| m * MS),
-                lookback_ns: Some(10 * MS),
-            });
-            machine.set_cap(cap);
+            let mut machine = missing_stages_machine(cap, maxspan);
             let mut out = Vec::new();
             let mut ts = 0;
-            for (i, (step, mut stages, key, until)) in raw.into_iter().enumerate() {
+            for (i, (step, stages, key, until)) in raw.into_iter().enumerate() {
                 ts += step;
-                stages.sort_unstable();
-                stages.dedup();
-                let hits = StageHits {
-                    stages: stages.iter().map(|&s| (s, key)).collect(),
-                    until: if until { vec![key] } else { vec![] },
-                };
+                let hits = key_hits(stages, key, until);
                 machine.push(&(i as u32), ts * MS, &hits, &mut out);
                 proptest::prop_assert_eq!(machine.state_len(), machine.recount());
                 if let Some(cap) = cap {
@@ -1142,22 +1157,12 @@ mod tests {
             cap in proptest::option::of(1usize..6),
             maxspan in proptest::option::of(1i64..8),
         ) {
-            let mut machine: SequenceMachine<u32, u8> = SequenceMachine::new(SequenceSpec {
-                missing: vec![true, false, true, false, true],
-                maxspan_ns: maxspan.map(|m| m * MS),
-                lookback_ns: Some(10 * MS),
-            });
-            machine.set_cap(cap);
+            let mut machine = missing_stages_machine(cap, maxspan);
             let mut out = Vec::new();
             let mut ts = 0;
-            for (i, (step, mut stages, key, lag)) in raw.into_iter().enumerate() {
+            for (i, (step, stages, key, lag)) in raw.into_iter().enumerate() {
                 ts += step;
-                stages.sort_unstable();
-                stages.dedup();
-                let hits = StageHits {
-                    stages: stages.iter().map(|&s| (s, key)).collect(),
-                    until: Vec::new(),
-                };
+                let hits = key_hits(stages, key, false);
                 machine.push(&(i as u32), ts * MS, &hits, &mut out);
                 let watermark = (ts - lag) * MS;
                 let idle = machine.idle_until(watermark);
