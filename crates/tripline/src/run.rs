@@ -199,6 +199,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     };
     let mut batch =
         parallel::Batch::new(threads, if live_input { 1 } else { parallel::BATCH_LINES });
+    let mut run = parallel::Matching {
+        groups: &groups,
+        routers: &mut routers,
+        live: &mut live,
+        output: &mut output,
+        stats: &mut stats,
+        args: &args,
+    };
     // With worker threads, reading goes on while the previous batch is matched (see `read_ahead`).
     let result = if threads > 1 && !live_input {
         let capacity = batch.capacity();
@@ -210,30 +218,22 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
             capacity,
             &mut |feed| match feed {
                 read_ahead::Feed::Lines(lines) => {
-                    stats.documents += lines.len() as u64;
-                    batch.run_lines(
-                        lines,
-                        &groups,
-                        &mut routers,
-                        &mut live,
-                        &mut output,
-                        &mut stats,
-                        &args,
-                    )?;
-                    reporter.tick(&stats, &live, true);
+                    run.stats.documents += lines.len() as u64;
+                    batch.run_lines(lines, &mut run)?;
+                    reporter.tick(run.stats, run.live, true);
                     Ok(())
                 }
                 read_ahead::Feed::Blank => {
-                    stats.blank += 1;
+                    run.stats.blank += 1;
                     Ok(())
                 }
                 read_ahead::Feed::Bad(position, why) => {
-                    stats.bad_records += 1;
-                    bad_line(&mut stats, &args, position, why)
+                    run.stats.bad_records += 1;
+                    bad_line(run.stats, &args, position, why)
                 }
                 read_ahead::Feed::Idle => {
-                    reporter.tick(&stats, &live, true);
-                    state::idle(&mut live, &mut matches, &mut output)
+                    reporter.tick(run.stats, run.live, true);
+                    state::idle(run.live, &mut matches, run.output)
                 }
             },
         )
@@ -245,68 +245,38 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
             let text = match record {
                 Record::Document(text) => text,
                 Record::Idle => {
-                    batch.flush(
-                        &groups,
-                        &mut routers,
-                        &mut live,
-                        &mut output,
-                        &mut stats,
-                        &args,
-                    )?;
-                    reporter.tick(&stats, &live, true);
-                    return state::idle(&mut live, &mut matches, &mut output);
+                    batch.flush(&mut run)?;
+                    reporter.tick(run.stats, run.live, true);
+                    return state::idle(run.live, &mut matches, run.output);
                 }
                 Record::Blank => {
-                    stats.blank += 1;
+                    run.stats.blank += 1;
                     return Ok(());
                 }
                 Record::Bad(why) => {
-                    stats.bad_records += 1;
+                    run.stats.bad_records += 1;
                     // Lines before a bad record are matched first: they came first.
-                    batch.flush(
-                        &groups,
-                        &mut routers,
-                        &mut live,
-                        &mut output,
-                        &mut stats,
-                        &args,
-                    )?;
-                    return bad_line(&mut stats, &args, position, &why);
+                    batch.flush(&mut run)?;
+                    return bad_line(run.stats, &args, position, &why);
                 }
             };
-            stats.documents += 1;
-            if stats.documents % 4096 == 0 {
+            run.stats.documents += 1;
+            if run.stats.documents.is_multiple_of(4096) {
                 if let Some(bar) = &progress {
                     bar.set_position(inputs.bytes_read.load(Ordering::Relaxed));
                 }
             }
-            if batch.push(text, position, stats.documents) {
-                batch.flush(
-                    &groups,
-                    &mut routers,
-                    &mut live,
-                    &mut output,
-                    &mut stats,
-                    &args,
-                )?;
+            if batch.push(text, position, run.stats.documents) {
+                batch.flush(&mut run)?;
             }
-            reporter.tick(&stats, &live, false);
+            reporter.tick(run.stats, run.live, false);
             Ok(())
         })
     };
     // Lines still batched run before an error is reported or the rules finish (Ctrl-C included).
     let result = match result {
         Err(error) if !error.is::<crate::interrupt::Interrupted>() => Err(error),
-        other => batch
-            .flush(
-                &groups,
-                &mut routers,
-                &mut live,
-                &mut output,
-                &mut stats,
-                &args,
-            )
-            .and(other),
+        other => batch.flush(&mut run).and(other),
     };
     // A closed output (`| head -1`) ends the run like Ctrl-C, except that nothing more can be written.
     let mut closed = false;

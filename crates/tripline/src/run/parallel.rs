@@ -112,6 +112,17 @@ impl Lines {
     }
 }
 
+/// What matching a batch reads and updates: the rules with their routers and state, where alerts go,
+/// the run's counts, and the options.
+pub(super) struct Matching<'a> {
+    pub groups: &'a [Group],
+    pub routers: &'a mut [Router],
+    pub live: &'a mut [LiveRule],
+    pub output: &'a mut Output,
+    pub stats: &'a mut Stats,
+    pub args: &'a RunArgs,
+}
+
 /// Lines read but not yet matched, and what matching them needs from batch to batch.
 pub(super) struct Batch {
     pending: Lines,
@@ -162,32 +173,18 @@ impl Batch {
 
     /// Matches the batched lines, writes their alerts and reports their bad lines (an error under
     /// `--strict`, after the lines before the bad one have run).
-    pub(super) fn flush(
-        &mut self,
-        groups: &[Group],
-        routers: &mut [Router],
-        live: &mut [LiveRule],
-        output: &mut Output,
-        stats: &mut Stats,
-        args: &RunArgs,
-    ) -> anyhow::Result<()> {
+    pub(super) fn flush(&mut self, run: &mut Matching) -> anyhow::Result<()> {
         let mut pending = std::mem::take(&mut self.pending);
-        let result = self.run_lines(&mut pending, groups, routers, live, output, stats, args);
+        let result = self.run_lines(&mut pending, run);
         self.pending = pending;
         result
     }
 
     /// [`Batch::flush`] for lines read elsewhere (see `read_ahead`); leaves `lines` empty.
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn run_lines(
         &mut self,
         pending: &mut Lines,
-        groups: &[Group],
-        routers: &mut [Router],
-        live: &mut [LiveRule],
-        output: &mut Output,
-        stats: &mut Stats,
-        args: &RunArgs,
+        run: &mut Matching,
     ) -> anyhow::Result<()> {
         if pending.is_empty() {
             return Ok(());
@@ -198,23 +195,23 @@ impl Batch {
         run_batch(
             lines,
             &pending.text,
-            groups,
-            routers,
-            live,
+            run.groups,
+            run.routers,
+            run.live,
             &mut self.scratches,
             self.pool.as_ref(),
-            output.format(),
-            args.strict,
+            run.output.format(),
+            run.args.strict,
             &mut self.alerts,
             &mut self.bad,
             &mut self.parsed_before,
         );
         pending.clear();
-        let written = output.ready_alerts(&self.alerts);
+        let written = run.output.ready_alerts(&self.alerts);
         self.alerts.clear();
         written?;
         for (position, why) in self.bad.drain(..) {
-            bad_line(stats, args, &position, &why)?;
+            bad_line(run.stats, run.args, &position, &why)?;
         }
         Ok(())
     }
