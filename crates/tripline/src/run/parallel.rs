@@ -192,20 +192,7 @@ impl Batch {
         let lines = pending.lines.get(..pending.len).unwrap_or_default();
         self.scratches
             .resize_with(self.threads.clamp(1, 64), DispatchScratch::default);
-        run_batch(
-            lines,
-            &pending.text,
-            run.groups,
-            run.routers,
-            run.live,
-            &mut self.scratches,
-            self.pool.as_ref(),
-            run.output.format(),
-            run.args.strict,
-            &mut self.alerts,
-            &mut self.bad,
-            &mut self.parsed_before,
-        );
+        self.run_batch(lines, &pending.text, run);
         pending.clear();
         let written = run.output.ready_alerts(&self.alerts);
         self.alerts.clear();
@@ -468,238 +455,244 @@ struct Sharding {
 /// An alert and where the one-threaded loop would have written it.
 type Tagged = ((u32, u32, u32), ReadyAlert);
 
-/// Runs one batch of lines through every group; appends alerts in output order and bad lines.
-#[allow(clippy::too_many_arguments)]
-fn run_batch(
-    lines: &[Line],
-    text: &str,
-    groups: &[Group],
-    routers: &mut [Router],
-    live: &mut [LiveRule],
-    scratches: &mut [DispatchScratch],
-    pool: Option<&rayon::ThreadPool>,
-    format: OutputFormat,
-    stop_at_first_bad: bool,
-    alerts: &mut Vec<ReadyAlert>,
-    bad: &mut Vec<(Position, String)>,
-    parsed_before: &mut Vec<Vec<Chunk>>,
-) {
-    let threads = scratches.len().max(1);
-    // Rules are sharded for phase 3 before phase 1, which files each offer under its rule's shard.
-    let sharding = if threads == 1 {
-        Sharding {
-            shard_of: vec![0; live.len()],
-            count: 1,
-        }
-    } else {
-        let count = threads * SHARDS_PER_THREAD;
-        let work_so_far: Vec<u64> = live.iter().map(|rule| rule.work).collect();
-        Sharding {
-            shard_of: balanced_shards(&work_so_far, count),
-            count,
-        }
-    };
-    // Phase 1: parse + dispatch, one chunk of lines per worker.
-    // `makers[c]`: the worker that parsed chunk `c`, which frees it at the start of the next batch.
-    let (mut chunks, makers): (Vec<Chunk>, Option<Vec<usize>>) = match (pool, scratches) {
-        (Some(pool), scratches) if lines.len() >= 64 && scratches.len() > 1 => {
-            let workers = scratches.len().min(pool.current_num_threads()).max(1);
-            let size = lines.len().div_ceil(workers);
-            let routers_ref: &[Router] = routers;
-            let sharding = &sharding;
-            let scratches: Vec<std::sync::Mutex<&mut DispatchScratch>> =
-                scratches.iter_mut().map(std::sync::Mutex::new).collect();
-            let to_free: Vec<std::sync::Mutex<Vec<Chunk>>> = std::mem::take(parsed_before)
-                .into_iter()
-                .map(std::sync::Mutex::new)
-                .collect();
-            // Worker `i` always takes chunk `i` with scratch `i` (its dispatch memo stays in one core's
-            // cache) and frees the events it made, which the allocator does far more cheaply than a
-            // free from another thread.
-            let per_worker: Vec<Option<Chunk>> = pool.broadcast(|context| {
-                let i = context.index();
-                if let Some(old) = to_free.get(i) {
-                    let mut old = old
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    drop(std::mem::take(&mut *old));
-                }
-                let part = lines.chunks(size).nth(i)?;
-                let mut own = DispatchScratch::default();
-                let mut guard = scratches
-                    .get(i)
-                    .map(|s| s.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
-                let scratch: &mut DispatchScratch = match guard.as_mut() {
-                    Some(guard) => guard,
-                    None => &mut own,
-                };
-                Some(parse_chunk(
-                    part,
-                    i * size,
+impl Batch {
+    /// Runs one batch of lines through every group; appends alerts in output order and bad lines.
+    fn run_batch(&mut self, lines: &[Line], text: &str, run: &mut Matching) {
+        let Batch {
+            scratches,
+            pool,
+            alerts,
+            bad,
+            parsed_before,
+            ..
+        } = self;
+        let scratches: &mut [DispatchScratch] = scratches;
+        let pool = pool.as_ref();
+        let (groups, routers, live) = (run.groups, &mut *run.routers, &mut *run.live);
+        let (format, stop_at_first_bad) = (run.output.format(), run.args.strict);
+        let threads = scratches.len().max(1);
+        // Rules are sharded for phase 3 before phase 1, which files each offer under its rule's shard.
+        let sharding = if threads == 1 {
+            Sharding {
+                shard_of: vec![0; live.len()],
+                count: 1,
+            }
+        } else {
+            let count = threads * SHARDS_PER_THREAD;
+            let work_so_far: Vec<u64> = live.iter().map(|rule| rule.work).collect();
+            Sharding {
+                shard_of: balanced_shards(&work_so_far, count),
+                count,
+            }
+        };
+        // Phase 1: parse + dispatch, one chunk of lines per worker.
+        // `makers[c]`: the worker that parsed chunk `c`, which frees it at the start of the next batch.
+        let (mut chunks, makers): (Vec<Chunk>, Option<Vec<usize>>) = match (pool, scratches) {
+            (Some(pool), scratches) if lines.len() >= 64 && scratches.len() > 1 => {
+                let workers = scratches.len().min(pool.current_num_threads()).max(1);
+                let size = lines.len().div_ceil(workers);
+                let routers_ref: &[Router] = routers;
+                let sharding = &sharding;
+                let scratches: Vec<std::sync::Mutex<&mut DispatchScratch>> =
+                    scratches.iter_mut().map(std::sync::Mutex::new).collect();
+                let to_free: Vec<std::sync::Mutex<Vec<Chunk>>> = std::mem::take(parsed_before)
+                    .into_iter()
+                    .map(std::sync::Mutex::new)
+                    .collect();
+                // Worker `i` always takes chunk `i` with scratch `i` (its dispatch memo stays in one core's
+                // cache) and frees the events it made, which the allocator does far more cheaply than a
+                // free from another thread.
+                let per_worker: Vec<Option<Chunk>> = pool.broadcast(|context| {
+                    let i = context.index();
+                    if let Some(old) = to_free.get(i) {
+                        let mut old = old
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
+                        drop(std::mem::take(&mut *old));
+                    }
+                    let part = lines.chunks(size).nth(i)?;
+                    let mut own = DispatchScratch::default();
+                    let mut guard = scratches
+                        .get(i)
+                        .map(|s| s.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+                    let scratch: &mut DispatchScratch = match guard.as_mut() {
+                        Some(guard) => guard,
+                        None => &mut own,
+                    };
+                    Some(parse_chunk(
+                        part,
+                        i * size,
+                        text,
+                        groups,
+                        routers_ref,
+                        sharding,
+                        scratch,
+                    ))
+                });
+                let (chunks, makers) = per_worker
+                    .into_iter()
+                    .enumerate()
+                    .filter_map(|(worker, chunk)| Some((chunk?, worker)))
+                    .unzip();
+                (chunks, Some(makers))
+            }
+            (_, [scratch, ..]) => (
+                vec![parse_chunk(
+                    lines, 0, text, groups, routers, &sharding, scratch,
+                )],
+                None,
+            ),
+            (_, []) => (
+                vec![parse_chunk(
+                    lines,
+                    0,
                     text,
                     groups,
-                    routers_ref,
-                    sharding,
-                    scratch,
-                ))
-            });
-            let (chunks, makers) = per_worker
-                .into_iter()
-                .enumerate()
-                .filter_map(|(worker, chunk)| Some((chunk?, worker)))
-                .unzip();
-            (chunks, Some(makers))
-        }
-        (_, [scratch, ..]) => (
-            vec![parse_chunk(
-                lines, 0, text, groups, routers, &sharding, scratch,
-            )],
-            None,
-        ),
-        (_, []) => (
-            vec![parse_chunk(
-                lines,
-                0,
-                text,
-                groups,
-                routers,
-                &sharding,
-                &mut DispatchScratch::default(),
-            )],
-            None,
-        ),
-    };
+                    routers,
+                    &sharding,
+                    &mut DispatchScratch::default(),
+                )],
+                None,
+            ),
+        };
 
-    // Phase 2: routing, in line order; stops after the first bad line when asked to. Time steps go
-    // to the shard of each stateful rule.
-    let mut routed = 0;
-    let mut advances: Vec<Vec<Step>> = (0..sharding.count).map(|_| Vec::new()).collect();
-    let parsed = chunks.iter_mut().flat_map(|chunk| &mut chunk.parsed);
-    for (index, (line, result)) in lines.iter().zip(parsed).enumerate() {
-        routed = index + 1;
-        let line_number = u32::try_from(index).unwrap_or(u32::MAX);
-        for (g, ((group, router), event)) in groups
-            .iter()
-            .zip(routers.iter_mut())
-            .zip(&mut result.events)
-            .enumerate()
-        {
-            let Some(offered) = event else {
-                continue;
-            };
-            router.events_seen += 1;
-            router.candidates_offered += u64::from(offered.dispatched);
-            if let (Some(event), None) = (offered.event.as_ref(), offered.selected.as_ref()) {
-                offered.selected = Some(router.selection(Router::location(group, event)));
-            }
-            if router.route(offered.time) {
-                let g = u32::try_from(g).unwrap_or(u32::MAX);
-                let time = offered.time;
-                for &position in &group.stateful {
-                    let Some(&rule) = group.rules.get(position) else {
-                        continue;
-                    };
-                    let shard = sharding.shard_of.get(rule).copied().unwrap_or(0);
-                    if let Some(advances) = advances.get_mut(shard) {
-                        advances.push(Step {
-                            tag: (line_number, g, u32::try_from(position).unwrap_or(u32::MAX)),
-                            rule,
-                            kind: StepKind::Advance(time),
-                        });
+        // Phase 2: routing, in line order; stops after the first bad line when asked to. Time steps go
+        // to the shard of each stateful rule.
+        let mut routed = 0;
+        let mut advances: Vec<Vec<Step>> = (0..sharding.count).map(|_| Vec::new()).collect();
+        let parsed = chunks.iter_mut().flat_map(|chunk| &mut chunk.parsed);
+        for (index, (line, result)) in lines.iter().zip(parsed).enumerate() {
+            routed = index + 1;
+            let line_number = u32::try_from(index).unwrap_or(u32::MAX);
+            for (g, ((group, router), event)) in groups
+                .iter()
+                .zip(routers.iter_mut())
+                .zip(&mut result.events)
+                .enumerate()
+            {
+                let Some(offered) = event else {
+                    continue;
+                };
+                router.events_seen += 1;
+                router.candidates_offered += u64::from(offered.dispatched);
+                if let (Some(event), None) = (offered.event.as_ref(), offered.selected.as_ref()) {
+                    offered.selected = Some(router.selection(Router::location(group, event)));
+                }
+                if router.route(offered.time) {
+                    let g = u32::try_from(g).unwrap_or(u32::MAX);
+                    let time = offered.time;
+                    for &position in &group.stateful {
+                        let Some(&rule) = group.rules.get(position) else {
+                            continue;
+                        };
+                        let shard = sharding.shard_of.get(rule).copied().unwrap_or(0);
+                        if let Some(advances) = advances.get_mut(shard) {
+                            advances.push(Step {
+                                tag: (line_number, g, u32::try_from(position).unwrap_or(u32::MAX)),
+                                rule,
+                                kind: StepKind::Advance(time),
+                            });
+                        }
                     }
                 }
             }
-        }
-        if let Some(why) = &result.failure {
-            bad.push((line.position.clone(), why.clone()));
-            if stop_at_first_bad {
-                break;
-            }
-        }
-    }
-
-    // Phase 3: matching, rules sharded across threads; each shard's steps are its own.
-    let mut shard_steps: Vec<(Vec<Vec<Step>>, Vec<Step>)> = advances
-        .into_iter()
-        .enumerate()
-        .map(|(shard, advances)| {
-            let offers = chunks
-                .iter_mut()
-                .map(|chunk| {
-                    chunk
-                        .offers
-                        .get_mut(shard)
-                        .map(std::mem::take)
-                        .unwrap_or_default()
-                })
-                .collect();
-            (offers, advances)
-        })
-        .collect();
-    let parsed: Vec<&Parsed> = chunks.iter().flat_map(|chunk| &chunk.parsed).collect();
-    let context = ShardContext {
-        parsed: parsed.get(..routed).unwrap_or_default(),
-        routers,
-        format,
-    };
-    let mut tagged: Vec<Tagged> = if sharding.count == 1 {
-        let mut mine: Vec<Option<&mut LiveRule>> = live.iter_mut().map(Some).collect();
-        shard_steps
-            .pop()
-            .map(|(offers, advances)| context.run(offers, advances, &mut mine))
-            .unwrap_or_default()
-    } else {
-        let mut shards: Vec<Vec<Option<&mut LiveRule>>> = (0..sharding.count)
-            .map(|_| std::iter::repeat_with(|| None).take(live.len()).collect())
-            .collect();
-        for ((index, rule), &shard) in live.iter_mut().enumerate().zip(&sharding.shard_of) {
-            if let Some(slot) = shards.get_mut(shard).and_then(|shard| shard.get_mut(index)) {
-                *slot = Some(rule);
-            }
-        }
-        // More shards than threads, taken in turn by whichever thread is free: one busy rule does not
-        // leave the other threads idle until the batch ends.
-        let shards: Vec<std::sync::Mutex<_>> = shard_steps
-            .into_iter()
-            .zip(shards)
-            .map(std::sync::Mutex::new)
-            .collect();
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let (context, shards, next) = (&context, &shards, &next);
-        let take_shards = |_| {
-            let mut out = Vec::new();
-            loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(shard) = shards.get(i) else {
+            if let Some(why) = &result.failure {
+                bad.push((line.position.clone(), why.clone()));
+                if stop_at_first_bad {
                     break;
-                };
-                // Each shard is taken by exactly one thread: the lock is never contended.
-                if let Ok(mut shard) = shard.lock() {
-                    let ((offers, advances), mine) = &mut *shard;
-                    out.extend(context.run(std::mem::take(offers), std::mem::take(advances), mine));
                 }
             }
-            out
+        }
+
+        // Phase 3: matching, rules sharded across threads; each shard's steps are its own.
+        let mut shard_steps: Vec<(Vec<Vec<Step>>, Vec<Step>)> = advances
+            .into_iter()
+            .enumerate()
+            .map(|(shard, advances)| {
+                let offers = chunks
+                    .iter_mut()
+                    .map(|chunk| {
+                        chunk
+                            .offers
+                            .get_mut(shard)
+                            .map(std::mem::take)
+                            .unwrap_or_default()
+                    })
+                    .collect();
+                (offers, advances)
+            })
+            .collect();
+        let parsed: Vec<&Parsed> = chunks.iter().flat_map(|chunk| &chunk.parsed).collect();
+        let context = ShardContext {
+            parsed: parsed.get(..routed).unwrap_or_default(),
+            routers,
+            format,
         };
-        let per_thread: Vec<Vec<Tagged>> = match pool {
-            Some(pool) => pool.install(|| (0..threads).into_par_iter().map(take_shards).collect()),
-            None => vec![take_shards(0)],
+        let mut tagged: Vec<Tagged> = if sharding.count == 1 {
+            let mut mine: Vec<Option<&mut LiveRule>> = live.iter_mut().map(Some).collect();
+            shard_steps
+                .pop()
+                .map(|(offers, advances)| context.run(offers, advances, &mut mine))
+                .unwrap_or_default()
+        } else {
+            let mut shards: Vec<Vec<Option<&mut LiveRule>>> = (0..sharding.count)
+                .map(|_| std::iter::repeat_with(|| None).take(live.len()).collect())
+                .collect();
+            for ((index, rule), &shard) in live.iter_mut().enumerate().zip(&sharding.shard_of) {
+                if let Some(slot) = shards.get_mut(shard).and_then(|shard| shard.get_mut(index)) {
+                    *slot = Some(rule);
+                }
+            }
+            // More shards than threads, taken in turn by whichever thread is free: one busy rule does not
+            // leave the other threads idle until the batch ends.
+            let shards: Vec<std::sync::Mutex<_>> = shard_steps
+                .into_iter()
+                .zip(shards)
+                .map(std::sync::Mutex::new)
+                .collect();
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            let (context, shards, next) = (&context, &shards, &next);
+            let take_shards = |_| {
+                let mut out = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(shard) = shards.get(i) else {
+                        break;
+                    };
+                    // Each shard is taken by exactly one thread: the lock is never contended.
+                    if let Ok(mut shard) = shard.lock() {
+                        let ((offers, advances), mine) = &mut *shard;
+                        out.extend(context.run(
+                            std::mem::take(offers),
+                            std::mem::take(advances),
+                            mine,
+                        ));
+                    }
+                }
+                out
+            };
+            let per_thread: Vec<Vec<Tagged>> = match pool {
+                Some(pool) => {
+                    pool.install(|| (0..threads).into_par_iter().map(take_shards).collect())
+                }
+                None => vec![take_shards(0)],
+            };
+            per_thread.into_iter().flatten().collect()
         };
-        per_thread.into_iter().flatten().collect()
-    };
-    // Freeing the batch's events is work too: each worker frees the chunk it parsed, when the next
-    // batch starts (a round of its own would keep the other threads waiting).
-    drop(parsed);
-    if let Some(makers) = makers {
-        parsed_before.resize_with(threads, Vec::new);
-        for (chunk, worker) in chunks.into_iter().zip(makers) {
-            if let Some(own) = parsed_before.get_mut(worker) {
-                own.push(chunk);
+        // Freeing the batch's events is work too: each worker frees the chunk it parsed, when the next
+        // batch starts (a round of its own would keep the other threads waiting).
+        drop(parsed);
+        if let Some(makers) = makers {
+            parsed_before.resize_with(threads, Vec::new);
+            for (chunk, worker) in chunks.into_iter().zip(makers) {
+                if let Some(own) = parsed_before.get_mut(worker) {
+                    own.push(chunk);
+                }
             }
         }
+        tagged.sort_by_key(|(tag, _)| *tag);
+        alerts.extend(tagged.into_iter().map(|(_, alert)| alert));
     }
-    tagged.sort_by_key(|(tag, _)| *tag);
-    alerts.extend(tagged.into_iter().map(|(_, alert)| alert));
 }
 
 /// The shard of each rule: rules dealt out by the work they have had so far, busiest first, back and
