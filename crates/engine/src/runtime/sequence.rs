@@ -485,6 +485,16 @@ impl<E: Clone, K: Clone + Eq + Hash> SequenceMachine<E, K> {
             .entry(key.clone())
             .or_insert_with(|| Box::new(KeyState::new(stages, has_missing)));
         if let Some(seen) = state.missing_seen.get_mut(stage) {
+            if is_trailing {
+                // A trailing event counts only after a candidate's last millisecond, and
+                // candidates complete at the newest event's time or later: events before this
+                // millisecond can never count again (and every event may be one of these).
+                let floor = floor_millis(ts);
+                while seen.front().is_some_and(|&t| t <= floor) {
+                    seen.pop_front();
+                    self.live = self.live.saturating_sub(1);
+                }
+            }
             seen.push_back(ts);
             self.live += 1;
         }
@@ -1085,6 +1095,78 @@ mod tests {
             machine.finish(&mut out);
             let got: Vec<Vec<u32>> = out.iter().map(|s| s.events.iter().flatten().copied().collect()).collect();
             proptest::prop_assert_eq!(got, reference(3, maxspan, &events));
+        }
+    }
+
+    /// ES's rule for a trailing missing stage, worked out over the whole stream at once: a
+    /// candidate of the positive stages is discarded when the first event of the missing stage
+    /// (same key) after its last event's millisecond comes within maxspan of its first event.
+    fn trailing_reference(maxspan: i64, events: &[(u32, i64, Vec<usize>, u8)]) -> Vec<Vec<u32>> {
+        use std::collections::HashMap;
+        let mut slots: HashMap<u8, (i64, u32)> = HashMap::new();
+        let mut out = Vec::new();
+        for (id, ts, stages, key) in events {
+            if stages.contains(&1) {
+                if let Some((start, first)) = slots.remove(key) {
+                    if ts - start <= maxspan {
+                        let after = floor_millis(*ts);
+                        let trailing = events
+                            .iter()
+                            .filter(|(_, t, s, k)| k == key && s.contains(&2) && *t > after)
+                            .map(|(_, t, _, _)| *t)
+                            .min();
+                        if trailing.is_none_or(|t| t - start > maxspan) {
+                            out.push(vec![first, *id]);
+                        }
+                    }
+                }
+            }
+            if stages.contains(&0) {
+                slots.insert(*key, (*ts, *id));
+            }
+        }
+        out.sort();
+        out
+    }
+
+    proptest::proptest! {
+        /// Trailing missing-stage events are forgotten once they can no longer count (older than
+        /// the newest event's millisecond); results stay those of the whole-stream rule, at
+        /// millisecond boundaries and within one millisecond too.
+        #[test]
+        fn trailing_missing_events_match_the_whole_stream_rule(
+            raw in proptest::collection::vec((0usize..6, proptest::collection::vec(0usize..3, 0..3), 0u8..2), 0..80),
+            maxspan_ms in 1i64..6,
+        ) {
+            // Steps of zero, a nanosecond, half a millisecond, a millisecond and more.
+            const STEPS: [i64; 6] = [0, 1, MS / 2, MS - 1, MS, 3 * MS];
+            let mut ts = 7 * MS;
+            let mut events = Vec::new();
+            for (i, (step, mut stages, key)) in raw.into_iter().enumerate() {
+                ts += STEPS[step];
+                stages.sort_unstable();
+                stages.dedup();
+                events.push((i as u32, ts, stages, key));
+            }
+            let maxspan = maxspan_ms * MS;
+            let mut machine: SequenceMachine<u32, u8> = SequenceMachine::new(SequenceSpec {
+                missing: vec![false, false, true],
+                maxspan_ns: Some(maxspan),
+                lookback_ns: None,
+            });
+            let mut out = Vec::new();
+            for (id, ts, stages, key) in &events {
+                let hits = StageHits {
+                    stages: stages.iter().map(|&s| (s, *key)).collect(),
+                    until: vec![],
+                };
+                machine.push(id, *ts, &hits, &mut out);
+                proptest::prop_assert_eq!(machine.state_len(), machine.recount());
+            }
+            machine.finish(&mut out);
+            let mut got: Vec<Vec<u32>> = out.iter().map(|s| s.events.iter().flatten().copied().collect()).collect();
+            got.sort();
+            proptest::prop_assert_eq!(got, trailing_reference(maxspan, &events));
         }
     }
 
