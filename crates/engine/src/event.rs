@@ -312,7 +312,6 @@ impl FieldTable {
         OnlyFields {
             paths: scan::TimePaths::new(self, only),
             only: Box::from(only),
-            kept: only.iter().filter(|keep| **keep).count(),
         }
     }
 
@@ -325,18 +324,17 @@ impl FieldTable {
         text: &str,
         fields: &OnlyFields,
     ) -> Result<Event, EventError> {
-        // Room for the kept fields only (the event is kept: no shrinking afterwards), allocated
-        // once.
-        let mut collector = Collector::with_capacity(self, fields.kept);
+        let mut collector = Collector::new(self);
         collector.only = Some(&fields.only);
         if scan::collect_pruned(text, &mut collector, &fields.paths).is_err() {
+            drop(collector);
             return self.parse_untimed_only_textless(text, &fields.only);
         }
         let index = collector.index.take();
-        let slots = collector.finish();
+        let slots = collector.finish_slots();
         Ok(Event {
             raw: empty_text(),
-            slots: Arc::new(Slots::new(slots)),
+            slots: Arc::new(slots),
             timestamp: None,
             tiebreaker: Value::Null,
             seq: 0,
@@ -370,10 +368,10 @@ impl FieldTable {
         collector.only = only;
         self.collect_fields(text, &mut collector)?;
         let index = collector.index.take();
-        let slots = collector.finish();
+        let slots = collector.finish_slots();
         Ok(Event {
             raw: raw(),
-            slots: Arc::new(Slots::new(slots)),
+            slots: Arc::new(slots),
             timestamp: None,
             tiebreaker: Value::Null,
             seq: 0,
@@ -388,7 +386,7 @@ impl FieldTable {
         }
         // Invalid, or something the scanner leaves to serde_json: the serde path decides,
         // from scratch, and gives the error with its position.
-        collector.values.clear();
+        collector.clear();
         collector.index = None;
         self.collect_fields_serde(text, collector)
     }
@@ -476,8 +474,6 @@ fn locate_key(text: &str, path: &str) -> (usize, usize) {
 pub struct OnlyFields {
     paths: scan::TimePaths,
     only: Box<[bool]>,
-    /// How many are set in `only`.
-    kept: usize,
 }
 
 /// The empty text all text-less events share (no allocation per line).
@@ -489,11 +485,23 @@ fn empty_text() -> Arc<str> {
 /// Values found during the walk, in document order.
 struct Collector<'t> {
     table: &'t FieldTable,
+    /// The values found are the first `len`; the rest are nulls, room where the next values are
+    /// made in place (see [`Collector::push`]). Taken from [`SPARE`], given back when done.
     values: Vec<(FieldId, Value)>,
+    len: usize,
     index: Option<Box<str>>,
     /// When set, only these fields (indexed by id) are kept: the document is still read whole.
     only: Option<&'t [bool]>,
 }
+
+thread_local! {
+    /// A collector's room, all nulls, passed on line to line: grouping leaves nulls where the
+    /// values were, so no line allocates or fills it anew.
+    static SPARE: std::cell::Cell<Vec<(FieldId, Value)>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// The most room [`SPARE`] keeps: a huge line does not keep its room for the rest of the run.
+const SPARE_MAX: usize = 4096;
 
 enum Scalar<'a> {
     Null,
@@ -505,15 +513,11 @@ enum Scalar<'a> {
 
 impl<'t> Collector<'t> {
     fn new(table: &'t FieldTable) -> Self {
-        // Room for one value per registered field (up to a typical rule set's): no
-        // growth reallocations in the usual case.
-        Collector::with_capacity(table, table.len().min(32))
-    }
-
-    fn with_capacity(table: &'t FieldTable, capacity: usize) -> Self {
         Collector {
             table,
-            values: Vec::with_capacity(capacity),
+            // (No room to take while the thread is being torn down.)
+            values: SPARE.try_with(std::cell::Cell::take).unwrap_or_default(),
+            len: 0,
             index: None,
             only: None,
         }
@@ -528,35 +532,233 @@ impl<'t> Collector<'t> {
         let Some(spec) = self.table.spec(id) else {
             return;
         };
-        let value = match scalar {
-            Scalar::Null => match &spec.null_value {
-                Some(v) => v.clone(),
-                None => Value::Null,
-            },
-            other if spec.ty.is_date() => coerce_date(spec, other),
-            other => coerce(&spec.ty, other),
+        // The value is made in its place, a null slot: one made first and then pushed is copied
+        // through the stack, and reading back what was just written there stalls.
+        if self.len == self.values.len() {
+            self.values.push((id, Value::Null));
+        }
+        let Some((slot_id, slot)) = self.values.get_mut(self.len) else {
+            return;
         };
-        self.values.push((id, value));
+        self.len += 1;
+        *slot_id = id;
+        match scalar {
+            Scalar::Null => {
+                if let Some(v) = &spec.null_value {
+                    *slot = v.clone();
+                }
+            }
+            other if spec.ty.is_date() => *slot = coerce_date(spec, other),
+            other => coerce_into(&spec.ty, other, slot),
+        }
+    }
+
+    /// Forgets the values found so far.
+    fn clear(&mut self) {
+        for (_, v) in self.values.iter_mut().take(self.len) {
+            *v = Value::Null;
+        }
+        self.len = 0;
     }
 
     /// Groups repeated fields into lists; drops nulls (Elasticsearch does not index them).
-    fn finish(mut self) -> Vec<(FieldId, Value)> {
-        let values = &mut self.values;
-        values.retain(|(_, v)| !v.is_null());
-        // Stable: repeated fields keep document order.
-        values.sort_by_key(|(k, _)| *k);
-        if values
-            .windows(2)
-            .any(|w| w.first().map(|x| x.0) == w.last().map(|x| x.0))
-        {
-            merge_runs(values);
-        }
-        // Events are kept (sequences, samples): give back the room of a sparse document.
-        if values.capacity() > 2 * values.len() + 4 {
-            values.shrink_to_fit();
-        }
-        self.values
+    fn finish(self) -> Vec<(FieldId, Value)> {
+        self.finish_slots().entries
     }
+
+    /// [`Collector::finish`] as the event keeps it.
+    fn finish_slots(mut self) -> Slots {
+        let found = self.values.get_mut(..self.len).unwrap_or_default();
+        let slots = group_found(found, self.table.len());
+        self.len = 0;
+        slots
+    }
+}
+
+impl Drop for Collector<'_> {
+    fn drop(&mut self) {
+        self.clear();
+        let values = std::mem::take(&mut self.values);
+        if values.len() <= SPARE_MAX {
+            let _ = SPARE.try_with(|spare| {
+                let other = spare.take();
+                spare.set(if other.len() > values.len() {
+                    other
+                } else {
+                    values
+                });
+            });
+        }
+    }
+}
+
+/// `values` (in document order, ids below `ids`) grouped by id, in id order: each id's non-null
+/// values in document order, one value or a list of them all, exactly as a stable sort by id and
+/// [`merge_runs`] would give them ([`group_fields_by_sort`]). Nulls are dropped (Elasticsearch
+/// does not index them). Ids are small dense integers: each id's place is its rank among the ids
+/// present, without a comparison sort.
+#[doc(hidden)]
+pub fn group_fields(mut values: Vec<(FieldId, Value)>, ids: usize) -> Vec<(FieldId, Value)> {
+    group_found(&mut values, ids).entries
+}
+
+/// [`group_fields`], taking the values out of `found` (which is left all nulls), with the words
+/// [`Slots::new`] would find (the grouping has them at hand).
+fn group_found(found: &mut [(FieldId, Value)], ids: usize) -> Slots {
+    thread_local! {
+        /// Reused line to line (no allocation or clearing per line); see [`GroupScratch`].
+        static SCRATCH: std::cell::RefCell<GroupScratch> =
+            std::cell::RefCell::new(GroupScratch::default());
+    }
+    if found
+        .iter()
+        .any(|(id, v)| id.0 as usize >= ids && !v.is_null())
+    {
+        // Not ids of the table: no bitmap to place them by.
+        let values = found.iter_mut().map(std::mem::take).collect();
+        return Slots::new(group_fields_by_sort(values));
+    }
+    let slots = SCRATCH.try_with(|cell| {
+        let mut scratch = cell.try_borrow_mut().ok()?;
+        let slots = scratch.group(found, ids);
+        // A huge line does not keep its room for the rest of the run.
+        if scratch.repeats.capacity() > 1 << 16 {
+            scratch.repeats = Vec::new();
+        }
+        Some(slots)
+    });
+    match slots {
+        Ok(Some(slots)) => slots,
+        // In use or torn down (neither happens in practice): fresh space.
+        _ => GroupScratch::default().group(found, ids),
+    }
+}
+
+/// Working space of [`group_found`]. Between calls `first` is all `u32::MAX`, `more` and `present`
+/// all zero, so a call only touches the entries of the ids it sees.
+#[derive(Default)]
+struct GroupScratch {
+    /// Per id: the position of its first value (`u32::MAX`: none).
+    first: Vec<u32>,
+    /// Per id: how many values it has after the first.
+    more: Vec<u32>,
+    /// Bit per id: present.
+    present: Vec<u64>,
+    /// The positions of values whose id came before, in document order.
+    repeats: Vec<u32>,
+}
+
+impl GroupScratch {
+    /// [`group_found`] for ids below `ids`.
+    fn group(&mut self, found: &mut [(FieldId, Value)], ids: usize) -> Slots {
+        if self.first.len() < ids {
+            self.first.resize(ids, u32::MAX);
+            self.more.resize(ids, 0);
+            self.present.resize(ids.div_ceil(64), 0);
+        }
+        self.repeats.clear();
+        let mut unique = 0usize;
+        for (i, (id, v)) in found.iter().enumerate() {
+            if v.is_null() {
+                continue;
+            }
+            let id = id.0 as usize;
+            let (Some(at), Some(word)) = (self.first.get_mut(id), self.present.get_mut(id / 64))
+            else {
+                continue;
+            };
+            if *at == u32::MAX {
+                *at = i as u32;
+                *word |= 1 << (id % 64);
+                unique += 1;
+            } else {
+                self.repeats.push(i as u32);
+                if let Some(n) = self.more.get_mut(id) {
+                    *n += 1;
+                }
+            }
+        }
+        self.merge_repeats(found);
+        // The first value of each id (its run merged into it), by id. Taken whole: a copy of the
+        // pair through the stack then reads what was written the same way, without a stall.
+        let mut grouped = Vec::with_capacity(unique);
+        // Per word up to the last one with an id: its bits and the entries before it.
+        let mut words: SmallVec<[(u64, u32); 4]> = SmallVec::new();
+        let used = ids.div_ceil(64).min(self.present.len());
+        for (w, word) in self.present.iter_mut().take(used).enumerate() {
+            let mut bits = std::mem::take(word);
+            if bits != 0 {
+                let before = u32::try_from(grouped.len()).unwrap_or(u32::MAX);
+                while words.len() < w {
+                    words.push((0, before));
+                }
+                words.push((bits, before));
+            }
+            while bits != 0 {
+                let id = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                if let Some(at) = self.first.get_mut(id) {
+                    if let Some(entry) = found.get_mut(*at as usize) {
+                        grouped.push(std::mem::take(entry));
+                    }
+                    *at = u32::MAX;
+                }
+                if let Some(n) = self.more.get_mut(id) {
+                    *n = 0;
+                }
+            }
+        }
+        Slots {
+            entries: grouped,
+            words,
+        }
+    }
+
+    /// Each later value of an id (taken, leaving null) joins its first one, in document order,
+    /// as [`merge_runs`] folds a run.
+    fn merge_repeats(&self, found: &mut [(FieldId, Value)]) {
+        for &i in &self.repeats {
+            let Some((id, v)) = found.get_mut(i as usize) else {
+                continue;
+            };
+            let id = id.0 as usize;
+            let v = std::mem::take(v);
+            let (Some(&at), Some(&more)) = (self.first.get(id), self.more.get(id)) else {
+                continue;
+            };
+            let Some((_, merged)) = found.get_mut(at as usize) else {
+                continue;
+            };
+            match merged {
+                Value::List(list) => list.push(v),
+                _ => {
+                    // Room for the whole run, as `merge_runs` gives it.
+                    let mut list = Vec::with_capacity(more as usize + 1);
+                    list.push(std::mem::take(merged));
+                    list.push(v);
+                    *merged = Value::List(list);
+                }
+            }
+        }
+    }
+}
+
+/// [`group_fields`] by a stable sort by id and [`merge_runs`].
+fn group_fields_by_sort(mut values: Vec<(FieldId, Value)>) -> Vec<(FieldId, Value)> {
+    values.retain(|(_, v)| !v.is_null());
+    // Stable: repeated fields keep document order.
+    values.sort_by_key(|(k, _)| *k);
+    if values
+        .windows(2)
+        .any(|w| w.first().map(|x| x.0) == w.last().map(|x| x.0))
+    {
+        merge_runs(&mut values);
+    }
+    // Events are kept (sequences, samples): give back the room of a sparse document.
+    if values.capacity() > 2 * values.len() + 4 {
+        values.shrink_to_fit();
+    }
+    values
 }
 
 /// Merges each run of one id (sorted) into one value, in place: the first value, or a
@@ -630,38 +832,49 @@ pub fn canonical_date(nanos: i64, keep_nanos: bool) -> String {
 
 /// Converts a JSON scalar to what Elasticsearch indexes for the field's type.
 fn coerce(ty: &FieldType, scalar: Scalar<'_>) -> Value {
+    let mut value = Value::Null;
+    coerce_into(ty, scalar, &mut value);
+    value
+}
+
+/// [`coerce`] into `out`, each value made in its place (see [`Collector::push`]).
+#[inline(always)]
+fn coerce_into(ty: &FieldType, scalar: Scalar<'_>, out: &mut Value) {
     match (ty, scalar) {
-        (_, Scalar::Null) => Value::Null,
+        (_, Scalar::Null) => *out = Value::Null,
         (FieldType::Keyword | FieldType::Text | FieldType::Wildcard | FieldType::Version, s) => {
             match s {
-                Scalar::Str(s) => Value::str(s),
-                Scalar::Bool(b) => Value::str(if b { "true" } else { "false" }),
-                Scalar::Int(i) => Value::Str(Arc::from(i.to_string())),
-                Scalar::Float(f) => Value::Str(Arc::from(f.to_string())),
-                Scalar::Null => Value::Null,
+                Scalar::Str(s) => *out = Value::Str(Arc::from(s)),
+                Scalar::Bool(b) => *out = Value::str(if b { "true" } else { "false" }),
+                Scalar::Int(i) => *out = Value::Str(Arc::from(i.to_string())),
+                Scalar::Float(f) => *out = Value::Str(Arc::from(f.to_string())),
+                Scalar::Null => *out = Value::Null,
             }
         }
-        (FieldType::Ip, Scalar::Str(s)) => Value::Str(match canonical_ip_text(s) {
-            Cow::Borrowed(same) => Arc::from(same),
-            Cow::Owned(canonical) => Arc::from(canonical),
-        }),
-        (FieldType::Long, Scalar::Str(s)) => {
-            parse_long(s).map_or_else(|| Value::str(s), Value::Int)
+        (FieldType::Ip, Scalar::Str(s)) => {
+            *out = Value::Str(match canonical_ip_text(s) {
+                Cow::Borrowed(same) => Arc::from(same),
+                Cow::Owned(canonical) => Arc::from(canonical),
+            })
         }
+        (FieldType::Long, Scalar::Str(s)) => match parse_long(s) {
+            Some(i) => *out = Value::Int(i),
+            None => *out = Value::Str(Arc::from(s)),
+        },
         (FieldType::Long, Scalar::Float(f)) if f.is_finite() && f.abs() < 9.2e18 => {
-            Value::Int(f.trunc() as i64)
+            *out = Value::Int(f.trunc() as i64)
         }
-        (FieldType::Double, Scalar::Int(i)) => Value::Float(i as f64),
-        (FieldType::Double, Scalar::Str(s)) => s
-            .trim()
-            .parse::<f64>()
-            .map_or_else(|_| Value::str(s), Value::Float),
-        (FieldType::Boolean, Scalar::Str("true")) => Value::Bool(true),
-        (FieldType::Boolean, Scalar::Str("false")) => Value::Bool(false),
-        (_, Scalar::Bool(b)) => Value::Bool(b),
-        (_, Scalar::Int(i)) => Value::Int(i),
-        (_, Scalar::Float(f)) => Value::Float(f),
-        (_, Scalar::Str(s)) => Value::str(s),
+        (FieldType::Double, Scalar::Int(i)) => *out = Value::Float(i as f64),
+        (FieldType::Double, Scalar::Str(s)) => match s.trim().parse::<f64>() {
+            Ok(f) => *out = Value::Float(f),
+            Err(_) => *out = Value::Str(Arc::from(s)),
+        },
+        (FieldType::Boolean, Scalar::Str("true")) => *out = Value::Bool(true),
+        (FieldType::Boolean, Scalar::Str("false")) => *out = Value::Bool(false),
+        (_, Scalar::Bool(b)) => *out = Value::Bool(b),
+        (_, Scalar::Int(i)) => *out = Value::Int(i),
+        (_, Scalar::Float(f)) => *out = Value::Float(f),
+        (_, Scalar::Str(s)) => *out = Value::Str(Arc::from(s)),
     }
 }
 
@@ -750,7 +963,7 @@ impl<'de> Visitor<'de> for RootSeed<'_, '_> {
                 "_source" => {
                     // A hit: fields come from `_source` only; drop anything gathered outside it.
                     if !in_hit {
-                        self.c.values.clear();
+                        self.c.clear();
                     }
                     in_hit = true;
                     map.next_value_seed(NodeSeed { c: self.c, node: 0 })?;
@@ -1117,6 +1330,69 @@ mod tests {
         assert!(repeated.words.is_empty());
         assert!(!repeated.get(FieldId(3)).is_null());
         assert!(Slots::default().get(FieldId(0)).is_null());
+    }
+}
+
+#[cfg(test)]
+mod group_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            2 => Just(Value::Null),
+            4 => any::<i64>().prop_map(Value::Int),
+            1 => prop::collection::vec(any::<i64>().prop_map(Value::Int), 0..3).prop_map(Value::List),
+        ]
+    }
+
+    proptest! {
+        /// The grouping's slots (words included) are what the sort and `Slots::new` give, and it
+        /// leaves nulls behind.
+        #[test]
+        fn grouped_slots_match_sorted_slots(
+            ids in prop_oneof![Just(1usize), 2usize..70, 120usize..300],
+            raw in prop::collection::vec((0u32..300, value()), 0..100),
+        ) {
+            let values: Vec<(FieldId, Value)> = raw
+                .into_iter()
+                .map(|(id, v)| (FieldId(id % ids as u32), v))
+                .collect();
+            let want = Slots::new(group_fields_by_sort(values.clone()));
+            let mut found = values;
+            let got = group_found(&mut found, ids);
+            prop_assert_eq!(format!("{:?}", got.entries), format!("{:?}", want.entries));
+            prop_assert_eq!(got.words, want.words);
+            prop_assert!(found.iter().all(|(_, v)| v.is_null()));
+        }
+    }
+
+    /// A collector passes its room on all nulls, whether finished, cleared or dropped midway.
+    #[test]
+    fn spare_room_comes_back_empty() {
+        let schema = crate::schema::Schema::empty();
+        let mut t = FieldTable::with_defaults(&schema);
+        let a = t.register("a", &schema);
+        let b = t.register("b", &schema);
+        for round in 0..3 {
+            let mut c = Collector::new(&t);
+            assert!(c.values.iter().all(|(_, v)| v.is_null()), "round {round}");
+            for i in 0..40 {
+                c.push(if i % 3 == 0 { a } else { b }, Scalar::Int(i));
+            }
+            match round {
+                0 => assert_eq!(c.finish().len(), 2),
+                1 => {
+                    c.clear();
+                    c.push(a, Scalar::Str("x"));
+                    assert_eq!(c.finish(), vec![(a, Value::str("x"))]);
+                }
+                _ => drop(c),
+            }
+        }
+        let c = Collector::new(&t);
+        assert!(c.values.len() >= 40);
+        assert!(c.values.iter().all(|(_, v)| v.is_null()));
     }
 }
 

@@ -359,7 +359,7 @@ impl<P: Paths> Scanner<'_, '_, '_, '_, P> {
                 match kind {
                     RootKey::Source => {
                         if !in_hit {
-                            self.c.values.clear();
+                            self.c.clear();
                         }
                         in_hit = true;
                         self.value(0, 1)?;
