@@ -471,19 +471,23 @@ impl<'de> Visitor<'de> for Key {
 /// A parser's verdict on a line: the number of values, or where (and why) it rejected it.
 type Verdict = Result<usize, String>;
 
-fn serde_walk(line: &str, paths: &Paths) -> Verdict {
+/// The number of values the path visitor finds in the document `d` reads.
+fn visit<'de, D: de::Deserializer<'de>>(d: D, paths: &Paths) -> Result<usize, D::Error> {
     let mut out = new_out();
-    let mut d = serde_json::Deserializer::from_str(line);
     let walk = Walk {
         paths,
         node: 0,
         out: &mut out,
     };
-    Root(walk)
-        .deserialize(&mut d)
-        .and_then(|()| d.end())
-        .map_err(|e| format!("{}:{}", e.line(), e.column()))?;
+    Root(walk).deserialize(d)?;
     Ok(finish(out))
+}
+
+fn serde_walk(line: &str, paths: &Paths) -> Verdict {
+    let mut d = serde_json::Deserializer::from_str(line);
+    visit(&mut d, paths)
+        .and_then(|n| d.end().map(|()| n))
+        .map_err(|e| format!("{}:{}", e.line(), e.column()))
 }
 
 fn sonic_err(e: sonic_rs::Error) -> String {
@@ -492,18 +496,10 @@ fn sonic_err(e: sonic_rs::Error) -> String {
 
 /// The same visitor over sonic-rs's serde `Deserializer`.
 fn sonic_serde_walk(line: &str, paths: &Paths) -> Verdict {
-    let mut out = new_out();
     let mut d = sonic_rs::Deserializer::from_str(line);
-    let walk = Walk {
-        paths,
-        node: 0,
-        out: &mut out,
-    };
-    Root(walk)
-        .deserialize(&mut d)
-        .and_then(|()| d.end())
-        .map_err(sonic_err)?;
-    Ok(finish(out))
+    visit(&mut d, paths)
+        .and_then(|n| d.end().map(|()| n))
+        .map_err(sonic_err)
 }
 
 /// A sonic-rs lazy scalar; strings stay borrowed unless they hold escapes.
@@ -711,16 +707,7 @@ impl Simd {
     fn serde(&mut self, line: &str, paths: &Paths) -> Verdict {
         self.with_tape(line, |tape| {
             let mut d = simd_json::Deserializer::from_tape(tape);
-            let mut out = new_out();
-            let walk = Walk {
-                paths,
-                node: 0,
-                out: &mut out,
-            };
-            let verdict = Root(walk)
-                .deserialize(&mut d)
-                .map_err(simd_err)
-                .map(|()| finish(out));
+            let verdict = visit(&mut d, paths).map_err(simd_err);
             (d.into_tape(), verdict)
         })
     }
