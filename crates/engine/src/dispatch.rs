@@ -1673,7 +1673,7 @@ impl Builder<'_> {
                         let literal: Box<str> = if *case_insensitive {
                             literal.to_lowercase().into()
                         } else {
-                            literal.as_ref().into()
+                            literal.as_str().into()
                         };
                         let key = AtomKey::Contains {
                             field,

@@ -5,6 +5,7 @@
 //! objects) make a field multi-valued, as Elasticsearch flattens them; a search hit
 //! `{"_index", "_id", "_source": {...}}` is read from its `_source`.
 
+use smol_str::SmolStr;
 use std::borrow::Cow;
 use std::fmt;
 use std::net::IpAddr;
@@ -813,7 +814,7 @@ fn coerce_date(spec: &FieldSpec, scalar: Scalar<'_>) -> Value {
         None => time::parse_timestamp_str(&text),
     };
     match nanos {
-        Some(ns) => Value::Str(Arc::from(canonical_date(
+        Some(ns) => Value::Str(SmolStr::new(canonical_date(
             ns,
             spec.ty == FieldType::DateNanos,
         ))),
@@ -844,22 +845,22 @@ fn coerce_into(ty: &FieldType, scalar: Scalar<'_>, out: &mut Value) {
         (_, Scalar::Null) => *out = Value::Null,
         (FieldType::Keyword | FieldType::Text | FieldType::Wildcard | FieldType::Version, s) => {
             match s {
-                Scalar::Str(s) => *out = Value::Str(Arc::from(s)),
+                Scalar::Str(s) => *out = Value::Str(SmolStr::new(s)),
                 Scalar::Bool(b) => *out = Value::str(if b { "true" } else { "false" }),
-                Scalar::Int(i) => *out = Value::Str(Arc::from(i.to_string())),
-                Scalar::Float(f) => *out = Value::Str(Arc::from(f.to_string())),
+                Scalar::Int(i) => *out = Value::Str(SmolStr::new(i.to_string())),
+                Scalar::Float(f) => *out = Value::Str(SmolStr::new(f.to_string())),
                 Scalar::Null => *out = Value::Null,
             }
         }
         (FieldType::Ip, Scalar::Str(s)) => {
             *out = Value::Str(match canonical_ip_text(s) {
-                Cow::Borrowed(same) => Arc::from(same),
-                Cow::Owned(canonical) => Arc::from(canonical),
+                Cow::Borrowed(same) => SmolStr::new(same),
+                Cow::Owned(canonical) => SmolStr::new(canonical),
             })
         }
         (FieldType::Long, Scalar::Str(s)) => match parse_long(s) {
             Some(i) => *out = Value::Int(i),
-            None => *out = Value::Str(Arc::from(s)),
+            None => *out = Value::Str(SmolStr::new(s)),
         },
         (FieldType::Long, Scalar::Float(f)) if f.is_finite() && f.abs() < 9.2e18 => {
             *out = Value::Int(f.trunc() as i64)
@@ -867,14 +868,14 @@ fn coerce_into(ty: &FieldType, scalar: Scalar<'_>, out: &mut Value) {
         (FieldType::Double, Scalar::Int(i)) => *out = Value::Float(i as f64),
         (FieldType::Double, Scalar::Str(s)) => match s.trim().parse::<f64>() {
             Ok(f) => *out = Value::Float(f),
-            Err(_) => *out = Value::Str(Arc::from(s)),
+            Err(_) => *out = Value::Str(SmolStr::new(s)),
         },
         (FieldType::Boolean, Scalar::Str("true")) => *out = Value::Bool(true),
         (FieldType::Boolean, Scalar::Str("false")) => *out = Value::Bool(false),
         (_, Scalar::Bool(b)) => *out = Value::Bool(b),
         (_, Scalar::Int(i)) => *out = Value::Int(i),
         (_, Scalar::Float(f)) => *out = Value::Float(f),
-        (_, Scalar::Str(s)) => *out = Value::Str(Arc::from(s)),
+        (_, Scalar::Str(s)) => *out = Value::Str(SmolStr::new(s)),
     }
 }
 

@@ -3,9 +3,9 @@
 //! A value carries no type beyond its JSON shape: typed interpretations (ip,
 //! version, date) are decided at compile time from the field's schema type.
 
+use smol_str::SmolStr;
 use std::cmp::Ordering;
 use std::fmt;
-use std::sync::Arc;
 
 /// One value: a JSON scalar, or the values of a multi-valued field.
 #[derive(Debug, Clone, Default)]
@@ -15,17 +15,23 @@ pub enum Value {
     Bool(bool),
     Int(i64),
     Float(f64),
-    Str(Arc<str>),
+    /// Most event strings are short (names, actions, ids): up to 23 bytes are kept inline, with
+    /// no allocation to make or free per value; longer ones are shared (`Arc<str>`).
+    Str(SmolStr),
     /// A multi-valued field (a JSON array, flattened as Elasticsearch indexes it).
     List(Vec<Value>),
 }
+
+// Events hold tens of values each, and sequences keep events: inline strings must not make a
+// value larger than a list's.
+const _: () = assert!(std::mem::size_of::<Value>() <= 32);
 
 /// The shared null, handed out for absent fields.
 pub static NULL: Value = Value::Null;
 
 impl Value {
     pub fn str(s: &str) -> Value {
-        Value::Str(Arc::from(s))
+        Value::Str(SmolStr::new(s))
     }
 
     pub fn is_null(&self) -> bool {
@@ -132,7 +138,7 @@ impl Value {
     /// by code point, booleans false < true); `None` when not comparable.
     pub fn scalar_cmp(&self, other: &Value) -> Option<Ordering> {
         match (self, other) {
-            (Value::Str(a), Value::Str(b)) => Some(a.as_ref().cmp(b.as_ref())),
+            (Value::Str(a), Value::Str(b)) => Some(a.as_str().cmp(b.as_str())),
             (Value::Bool(a), Value::Bool(b)) => Some(a.cmp(b)),
             (a, b) if a.is_number() && b.is_number() => compare_numbers(a, b),
             _ => None,

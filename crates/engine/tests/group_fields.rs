@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::Arc;
+use smol_str::SmolStr;
 
 use engine::event::group_fields;
 use engine::field::FieldId;
@@ -64,7 +64,7 @@ fn scalar() -> impl Strategy<Value = Value> {
         1 => any::<bool>().prop_map(Value::Bool),
         3 => any::<i64>().prop_map(Value::Int),
         1 => (-1e9f64..1e9).prop_map(Value::Float),
-        3 => "[a-z]{0,6}".prop_map(|s| Value::Str(Arc::from(s))),
+        3 => "[a-z]{0,6}".prop_map(|s| Value::Str(SmolStr::new(s))),
     ]
 }
 
@@ -115,7 +115,7 @@ proptest! {
 
 #[test]
 fn grouping_edges() {
-    let s = |t: &str| Value::Str(Arc::from(t));
+    let s = |t: &str| Value::Str(SmolStr::new(t));
     check(0, vec![]);
     check(5, vec![]);
     check(5, vec![(FieldId(3), Value::Null)]);

@@ -1,6 +1,7 @@
 //! AST → flat node list, with the checks Elasticsearch's verifier makes when
 //! field types are known.
 
+use smol_str::SmolStr;
 use std::sync::Arc;
 
 use eql::ast::{self, BinaryOp, ExprKind, Literal, MatchOp};
@@ -676,7 +677,7 @@ impl<'s, 't> Compiler<'s, 't> {
                         let s = if case_insensitive {
                             Arc::from(s.to_lowercase())
                         } else {
-                            s
+                            Arc::from(s.as_str())
                         };
                         set.strings.insert(s);
                     }
@@ -929,10 +930,10 @@ fn incompatible_member(ty: Ty, v: &Value) -> Option<String> {
 fn coerce_constant(ty: Ty, v: &Value) -> Result<Option<Value>, String> {
     match (ty, v) {
         (Ty::Str, Value::Int(_) | Value::Float(_) | Value::Bool(_)) => {
-            Ok(Some(Value::Str(Arc::from(v.to_string()))))
+            Ok(Some(Value::Str(SmolStr::new(v.to_string()))))
         }
         (Ty::Ip, Value::Str(s)) => match canonical_ip(s) {
-            Some(c) => Ok(Some(Value::Str(Arc::from(c)))),
+            Some(c) => Ok(Some(Value::Str(SmolStr::new(c)))),
             None => Err(format!("`{s}` is not an IP address")),
         },
         (Ty::Int | Ty::Float, Value::Str(s)) => match s.trim().parse::<i64>() {

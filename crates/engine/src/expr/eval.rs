@@ -380,7 +380,7 @@ pub(crate) fn in_set(set: &InSet, v: &Value) -> Value {
             if set.kind_ip {
                 match crate::event::canonical_ip(s) {
                     Some(c) => set.strings.contains(c.as_str()),
-                    None => set.strings.contains(s.as_ref()),
+                    None => set.strings.contains(s.as_str()),
                 }
             } else if set.case_insensitive {
                 if s.is_ascii() {
@@ -390,7 +390,7 @@ pub(crate) fn in_set(set: &InSet, v: &Value) -> Value {
                     set.strings.contains(s.to_lowercase().as_str())
                 }
             } else {
-                set.strings.contains(s.as_ref())
+                set.strings.contains(s.as_str())
             }
         }
         Value::Int(i) => set.ints.contains(i) || set.floats.contains(&(*i as f64)),

@@ -25,10 +25,10 @@
 //! are null rather than a query error for the same reason; with a mapping the
 //! constant is checked against the field's type at compile time.
 
+use smol_str::SmolStr;
 use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::net::IpAddr;
-use std::sync::Arc;
 
 use super::{ArithOp, Func};
 use crate::value::{format_double, Value};
@@ -106,13 +106,13 @@ pub fn call(func: Func, ci: bool, args: &[&Value]) -> Value {
                     None => return Value::Null,
                 }
             }
-            Value::Str(Arc::from(out))
+            Value::Str(SmolStr::new(out))
         }
         Func::EndsWith => match (arg(0), arg(1)) {
             (Value::Str(s), Value::Str(p)) => Value::Bool(if ci {
                 lower(s).ends_with(lower(p).as_ref())
             } else {
-                s.ends_with(p.as_ref())
+                s.ends_with(p.as_str())
             }),
             _ => Value::Null,
         },
@@ -120,7 +120,7 @@ pub fn call(func: Func, ci: bool, args: &[&Value]) -> Value {
             (Value::Str(s), Value::Str(p)) => Value::Bool(if ci {
                 lower(s).starts_with(lower(p).as_ref())
             } else {
-                s.starts_with(p.as_ref())
+                s.starts_with(p.as_str())
             }),
             _ => Value::Null,
         },
@@ -130,7 +130,7 @@ pub fn call(func: Func, ci: bool, args: &[&Value]) -> Value {
             } else if ci {
                 lower(s).contains(lower(p).as_ref())
             } else {
-                s.contains(p.as_ref())
+                s.contains(p.as_str())
             }),
             _ => Value::Null,
         },
@@ -141,7 +141,7 @@ pub fn call(func: Func, ci: bool, args: &[&Value]) -> Value {
         },
         Func::Number => to_number(arg(0), arg(1)),
         Func::String => match to_java_string(arg(0)) {
-            Some(s) => Value::Str(Arc::from(s.as_ref())),
+            Some(s) => Value::Str(SmolStr::new(s.as_ref())),
             None => Value::Null,
         },
         Func::Substring => substring(arg(0), arg(1), arg(2)),
