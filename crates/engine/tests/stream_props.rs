@@ -373,8 +373,9 @@ fn every_query_matches_the_plain_story() {
 }
 
 /// Feeds `events` in the given arrival order; `ahead`: each event's predicate work is done first
-/// with [`engine::runtime::offer`] (as `tripline run` does on its parsing threads) and applied with
-/// `push_offered`, else the matcher evaluates it in `push`.
+/// with [`engine::runtime::offer_sharing`] (as `tripline run` does on its parsing threads, the
+/// event's fields-free copy shared with an earlier offer of it) and applied with `push_offered`,
+/// else the matcher evaluates it in `push`.
 fn arrivals(
     setup: &Setup,
     events: &[Arc<Event>],
@@ -387,7 +388,11 @@ fn arrivals(
     for &i in order {
         let event = &events[i];
         if ahead {
-            let offer = engine::runtime::offer(&setup.plan, event);
+            // A first offer (as to another rule) makes the copy the second one reuses.
+            let mut slim = None;
+            let first = engine::runtime::offer_sharing(&setup.plan, event, &mut slim);
+            let offer = engine::runtime::offer_sharing(&setup.plan, event, &mut slim);
+            drop(first);
             stream.push_offered(event, offer, &mut out);
         } else {
             stream.push(event, &mut out);

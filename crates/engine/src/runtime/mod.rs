@@ -89,10 +89,14 @@ fn key_candidates(value: Value, optional: bool) -> SmallVec<[Value; 2]> {
     out
 }
 
+/// An event's composite keys for one stage: usually one (inline, so offers allocate nothing for it).
+pub type StageKeys = SmallVec<[JoinKey; 2]>;
+
 /// Every composite key of `event` for `stage` (the cartesian product of the positions).
-pub fn stage_keys(stage: &StagePlan, event: &Event, out: &mut Vec<JoinKey>) {
+pub fn stage_keys(stage: &StagePlan, event: &Event, out: &mut StageKeys) {
     out.clear();
-    out.push(JoinKey(SmallVec::new()));
+    // Sized for all positions: a key of three grows once, not twice.
+    out.push(JoinKey(SmallVec::with_capacity(stage.keys.len())));
     for key in &stage.keys {
         let candidates = key_candidates(key.expr.eval(event), key.optional);
         if candidates.is_empty() {
@@ -133,7 +137,7 @@ enum State {
 struct SequenceState {
     machine: SequenceMachine<Arc<Event>, JoinKey>,
     hits: StageHits<JoinKey>,
-    keys: Vec<JoinKey>,
+    keys: StageKeys,
     out: Vec<sequence::SequenceOutput<Arc<Event>, JoinKey>>,
 }
 
@@ -173,7 +177,7 @@ impl Matcher {
                     lookback_ns: plan.options.lookback,
                 }),
                 hits: StageHits::default(),
-                keys: Vec::new(),
+                keys: StageKeys::new(),
                 out: Vec::new(),
             })),
             PlanKind::Sample(sample) => State::Sample(SampleMachine::new(
@@ -363,7 +367,7 @@ impl Matcher {
     /// Worked out on arrival, so that the event can wait in a reorder buffer as a fields-free
     /// copy ([`Hits::event`]) and be applied later with [`Matcher::push_hits`].
     pub fn hits(&self, event: &Arc<Event>) -> Option<Hits> {
-        hits_of(&self.plan, event)
+        hits_of(&self.plan, event, &mut None)
     }
 
     /// Applies an [`Offer`] worked out for this matcher's plan: the same as [`Matcher::push`]
@@ -392,18 +396,24 @@ pub enum Offer {
 /// The [`Offer`] of `event` to `plan`: the predicate evaluation [`Matcher::push`] and
 /// [`Matcher::hits`] would do.
 pub fn offer(plan: &Plan, event: &Arc<Event>) -> Offer {
+    offer_sharing(plan, event, &mut None)
+}
+
+/// [`offer`] of one event to several plans: the fields-free copy of the event that hits hold
+/// is made once, on the first hit, kept in `slim` (start with `None` for each event) and shared.
+pub fn offer_sharing(plan: &Plan, event: &Arc<Event>, slim: &mut Option<Arc<Event>>) -> Offer {
     match &plan.kind {
         PlanKind::Event(stage) => Offer::Event(stage.predicate.matches(event)),
-        _ => Offer::Ordered(hits_of(plan, event)),
+        _ => Offer::Ordered(hits_of(plan, event, slim)),
     }
 }
 
-fn hits_of(plan: &Plan, event: &Arc<Event>) -> Option<Hits> {
+fn hits_of(plan: &Plan, event: &Arc<Event>, slim: &mut Option<Arc<Event>>) -> Option<Hits> {
     let kind = match &plan.kind {
         PlanKind::Event(_) => return None,
         PlanKind::Sequence(seq) => {
             let mut hits = StageHits::default();
-            sequence_hits(seq, event, &mut Vec::new(), &mut hits);
+            sequence_hits(seq, event, &mut StageKeys::new(), &mut hits);
             if hits.stages.is_empty() && hits.until.is_empty() {
                 return None;
             }
@@ -418,7 +428,7 @@ fn hits_of(plan: &Plan, event: &Arc<Event>) -> Option<Hits> {
         }
     };
     Some(Hits {
-        event: slim_copy(event),
+        event: Arc::clone(slim.get_or_insert_with(|| slim_copy(event))),
         kind,
     })
 }
@@ -505,7 +515,7 @@ enum HitsKind {
 fn sequence_hits(
     seq: &crate::plan::SequencePlan,
     event: &Event,
-    keys: &mut Vec<JoinKey>,
+    keys: &mut StageKeys,
     hits: &mut StageHits<JoinKey>,
 ) {
     hits.clear();
@@ -539,7 +549,7 @@ fn sequence_hits(
     if let Some(until) = &seq.until {
         if until.predicate.matches(event) {
             stage_keys(until, event, keys);
-            hits.until.append(keys);
+            hits.until.extend(keys.drain(..));
         }
     }
 }
@@ -547,7 +557,7 @@ fn sequence_hits(
 /// Sample stages an event matches, with its join keys.
 fn sample_hits(sample: &crate::plan::SamplePlan, event: &Event) -> Vec<(usize, JoinKey)> {
     let mut hits = Vec::new();
-    let mut keys = Vec::new();
+    let mut keys = StageKeys::new();
     for (index, stage) in sample.stages.iter().enumerate() {
         if stage.predicate.matches(event) {
             stage_keys(stage, event, &mut keys);

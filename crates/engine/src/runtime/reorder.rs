@@ -137,23 +137,27 @@ impl<P> Reorder<P> {
         Ok(())
     }
 
-    /// The earliest held event.
-    fn earliest(&self) -> Option<&Held<P>> {
+    /// The earliest held event, and whether it is the heap's (else the run's front).
+    fn earliest(&self) -> Option<(&Held<P>, bool)> {
         match (self.heap.peek(), self.run.front()) {
             // `Held`'s order is reversed (for the max-heap): greater is earlier.
-            (Some(h), Some(r)) => Some(if h.cmp(r) == Ordering::Greater { h } else { r }),
-            (h, r) => h.or(r),
+            (Some(h), Some(r)) => Some(if h.cmp(r) == Ordering::Greater {
+                (h, true)
+            } else {
+                (r, false)
+            }),
+            (Some(h), None) => Some((h, true)),
+            (None, r) => r.map(|r| (r, false)),
         }
     }
 
     /// The earliest held event once it is final (below the watermark).
     pub fn pop_ready(&mut self) -> Option<(Arc<Event>, P)> {
         let watermark = self.watermark()?;
-        let ready = self
-            .earliest()
-            .is_some_and(|h| h.ts.unwrap_or(i64::MIN) < watermark);
-        if ready {
-            self.pop_any()
+        let (earliest, from_heap) = self.earliest()?;
+        if earliest.ts.unwrap_or(i64::MIN) < watermark {
+            // Called after every event: pick the front once, not again in `pop_any`.
+            self.pop_from(from_heap)
         } else {
             None
         }
@@ -162,10 +166,11 @@ impl<P> Reorder<P> {
     /// The earliest held event, final or not (end of input, or an idle stream). Events
     /// earlier than it are late from now on.
     pub fn pop_any(&mut self) -> Option<(Arc<Event>, P)> {
-        let from_heap = match (self.heap.peek(), self.run.front()) {
-            (Some(h), Some(r)) => h.cmp(r) == Ordering::Greater,
-            (h, _) => h.is_some(),
-        };
+        let (_, from_heap) = self.earliest()?;
+        self.pop_from(from_heap)
+    }
+
+    fn pop_from(&mut self, from_heap: bool) -> Option<(Arc<Event>, P)> {
         let held = if from_heap {
             self.heap.pop()?
         } else {

@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::hash::Hash;
 
 use ahash::AHashMap;
+use smallvec::SmallVec;
 
 const NANOS_PER_MILLI: i64 = 1_000_000;
 
@@ -47,14 +48,15 @@ pub struct SequenceOutput<E, K> {
 /// `until` keys.
 #[derive(Debug, Clone)]
 pub struct StageHits<K> {
-    pub stages: Vec<(usize, K)>,
+    /// Almost always one pair: inline, so that an event's hits cost no allocation.
+    pub stages: SmallVec<[(usize, K); 1]>,
     pub until: Vec<K>,
 }
 
 impl<K> Default for StageHits<K> {
     fn default() -> Self {
         StageHits {
-            stages: Vec::new(),
+            stages: SmallVec::new(),
             until: Vec::new(),
         }
     }
@@ -826,7 +828,7 @@ mod tests {
 
         fn until(&mut self, id: u32, ts_ms: i64, key: &'static str) {
             let hits = StageHits {
-                stages: Vec::new(),
+                stages: SmallVec::new(),
                 until: vec![key],
             };
             self.machine.push(&id, ts_ms * MS, &hits, &mut self.out);
@@ -910,7 +912,7 @@ mod tests {
         let mut run = Run::new(&[false, false, false], None);
         run.push(1, 1, &[0], "k");
         let hits = StageHits {
-            stages: vec![(1, "k")],
+            stages: smallvec::smallvec![(1, "k")],
             until: vec!["k"],
         };
         run.machine.push(&2, 2 * MS, &hits, &mut run.out);
@@ -920,7 +922,7 @@ mod tests {
         let mut run = Run::new(&[false, false], None);
         run.push(1, 1, &[0], "k");
         let hits = StageHits {
-            stages: vec![(1, "k")],
+            stages: smallvec::smallvec![(1, "k")],
             until: vec!["k"],
         };
         run.machine.push(&2, 2 * MS, &hits, &mut run.out);
@@ -1275,7 +1277,7 @@ mod tests {
         let mut out = Vec::new();
         for i in 0..10u32 {
             let hits = StageHits {
-                stages: vec![(0, i)],
+                stages: smallvec::smallvec![(0, i)],
                 until: vec![],
             };
             machine.push(&i, i64::from(i) * MS, &hits, &mut out);
@@ -1285,7 +1287,7 @@ mod tests {
         // The newest three keys survive: 7, 8 and 9 complete, older keys do not.
         for i in 0..10u32 {
             let hits = StageHits {
-                stages: vec![(1, i)],
+                stages: smallvec::smallvec![(1, i)],
                 until: vec![],
             };
             machine.push(&(100 + i), 100 * MS, &hits, &mut out);
@@ -1309,7 +1311,7 @@ mod tests {
         for i in 0..50_000u32 {
             let stage = (i % 2) as usize;
             let hits = StageHits {
-                stages: vec![(stage, 1)],
+                stages: smallvec::smallvec![(stage, 1)],
                 until: vec![],
             };
             machine.push(&i, i64::from(i) * MS, &hits, &mut out);
@@ -1332,7 +1334,7 @@ mod tests {
         let mut out = Vec::new();
         for i in 0..1000u32 {
             let hits = StageHits {
-                stages: vec![(0, if i % 2 == 0 { "a" } else { "b" })],
+                stages: smallvec::smallvec![(0, if i % 2 == 0 { "a" } else { "b" })],
                 until: vec![],
             };
             machine.push(&i, i64::from(i) * MS, &hits, &mut out);

@@ -324,6 +324,8 @@ impl Router {
     /// the parsing thread, where the event's fields are still in cache: event rules whose predicate
     /// fails are left out. The plain path leaves all evaluation to the matchers (`None`).
     fn offers(&self, event: &Arc<Event>, named: &[u32], mut each: impl FnMut(u32, Option<Offer>)) {
+        // The event's fields-free copy that sequence and sample hits hold: one for all the rules.
+        let mut slim = None;
         for &position in named {
             if self.plain {
                 each(position, None);
@@ -332,7 +334,7 @@ impl Router {
             let Some(plan) = self.plans.get(position as usize) else {
                 continue;
             };
-            match engine::runtime::offer(plan, event) {
+            match engine::runtime::offer_sharing(plan, event, &mut slim) {
                 Offer::Event(false) => {}
                 offer => each(position, Some(offer)),
             }
