@@ -974,15 +974,18 @@ mod tests {
         ));
     }
 
-    fn temp_tree(name: &str, files: &[(&str, &str)]) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("rules-load-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+    /// A directory of rule files, removed when the guard is dropped (a failing test included).
+    fn temp_tree(name: &str, files: &[(&str, &str)]) -> tempfile::TempDir {
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!("rules-load-{name}-"))
+            .tempdir()
+            .unwrap();
         for (file, text) in files {
-            let path = dir.join(file);
+            let path = tmp.path().join(file);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, text).unwrap();
         }
-        dir
+        tmp
     }
 
     #[test]
@@ -991,7 +994,7 @@ mod tests {
             .replace("type = \"eql\"", "type = \"query\"")
             .replace("language = \"eql\"", "language = \"kuery\"");
         let other = MINIMAL.replace("rule_id = \"id\"", "rule_id = \"other\"");
-        let dir = temp_tree(
+        let tmp = temp_tree(
             "dup",
             &[
                 ("a.toml", MINIMAL),
@@ -1000,6 +1003,7 @@ mod tests {
                 ("e.toml", &kuery),
             ],
         );
+        let dir = tmp.path().to_path_buf();
         // The same tree twice: files are loaded once, not reported as duplicates of themselves.
         let loaded = load_paths(&[dir.clone(), dir.join("b")]);
         assert_eq!(loaded.len(), 4);
@@ -1022,7 +1026,7 @@ mod tests {
                 "{shown}"
             );
         }
-        std::fs::remove_dir_all(&dir).unwrap();
+        tmp.close().unwrap();
     }
 
     #[test]

@@ -602,16 +602,14 @@ mod tests {
     }
 
     fn scan(input: &[u8]) -> Vec<String> {
-        let dir = std::env::temp_dir().join(format!(
-            "tripline-array-{}-{}",
-            std::process::id(),
-            input.len()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("a.json");
+        let dir = tempfile::Builder::new()
+            .prefix("tripline-array-")
+            .tempdir()
+            .unwrap();
+        let path = dir.path().join("a.json");
         std::fs::write(&path, input).unwrap();
         let seen = collect(&path);
-        std::fs::remove_dir_all(&dir).unwrap();
+        dir.close().unwrap();
         seen
     }
 
@@ -665,8 +663,11 @@ mod tests {
 
     #[test]
     fn ndjson_gzip_and_arrays() {
-        let dir = std::env::temp_dir().join(format!("tripline-input-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let tmp = tempfile::Builder::new()
+            .prefix("tripline-input-")
+            .tempdir()
+            .unwrap();
+        let dir = tmp.path();
         let plain = dir.join("a.ndjson");
         std::fs::write(&plain, b"{\"a\":1}\r\n\n{\"b\":2}\n\xff\n").unwrap();
         assert_eq!(
@@ -711,6 +712,6 @@ mod tests {
                 "1!malformed JSON array: unexpected end of input: the array is not closed with `]`"
             ]
         );
-        std::fs::remove_dir_all(&dir).unwrap();
+        tmp.close().unwrap();
     }
 }

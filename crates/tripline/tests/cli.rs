@@ -25,10 +25,12 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tripline-cli-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh directory, unique per test; removed on drop, so also when the test fails.
+fn temp_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("tripline-cli-{name}-"))
+        .tempdir()
+        .unwrap()
 }
 
 fn alerts(stdout: &[u8]) -> Vec<Value> {
@@ -62,7 +64,8 @@ fn check_shared_corpus_has_no_invalid_rule() {
 
 #[test]
 fn check_reports_errors_inside_the_file() {
-    let dir = temp_dir("check");
+    let tmp = temp_dir("check");
+    let dir = tmp.path();
     let seed =
         std::fs::read_to_string(repo().join("examples/rules/launchdaemon_creation_and_load.toml"))
             .unwrap();
@@ -95,7 +98,7 @@ fn check_reports_errors_inside_the_file() {
     let expected = format!("broken_query.toml:{line}:");
     assert!(stdout.contains(&expected), "{stdout}");
     assert!(stdout.contains("broken_toml.toml:2:"), "{stdout}");
-    std::fs::remove_dir_all(&dir).unwrap();
+    tmp.close().unwrap();
 }
 
 #[test]
@@ -160,7 +163,8 @@ fn run_table_format() {
 
 #[test]
 fn run_counts_and_reports_bad_lines() {
-    let dir = temp_dir("bad");
+    let tmp = temp_dir("bad");
+    let dir = tmp.path();
     let good =
         std::fs::read_to_string(repo().join("examples/events/macos-launchdaemon.ndjson")).unwrap();
     let mut lines: Vec<String> = good.lines().map(str::to_string).collect();
@@ -195,12 +199,13 @@ fn run_counts_and_reports_bad_lines() {
         "{}",
         text(&strict.stderr)
     );
-    std::fs::remove_dir_all(&dir).unwrap();
+    tmp.close().unwrap();
 }
 
 #[test]
 fn run_reads_gzip_and_stdin() {
-    let dir = temp_dir("gz");
+    let tmp = temp_dir("gz");
+    let dir = tmp.path();
     let events = std::fs::read(repo().join("examples/events/macos-launchdaemon.ndjson")).unwrap();
     let gz_path = dir.join("events.ndjson.gz");
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -220,12 +225,13 @@ fn run_reads_gzip_and_stdin() {
     child.stdin.take().unwrap().write_all(&events).unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(alerts(&out.stdout).len(), 9, "{}", text(&out.stderr));
-    std::fs::remove_dir_all(&dir).unwrap();
+    tmp.close().unwrap();
 }
 
 #[test]
 fn run_selects_events_by_index() {
-    let dir = temp_dir("index");
+    let tmp = temp_dir("index");
+    let dir = tmp.path();
     let good =
         std::fs::read_to_string(repo().join("examples/events/macos-launchdaemon.ndjson")).unwrap();
     // Re-home every event to an index the rule does not search: no alerts.
@@ -241,12 +247,13 @@ fn run_selects_events_by_index() {
     std::fs::write(&path, moved.join("\n")).unwrap();
     let out = tripline(&["run", "--rules", "examples/rules", path.to_str().unwrap()]);
     assert_eq!(alerts(&out.stdout).len(), 0, "{}", text(&out.stderr));
-    std::fs::remove_dir_all(&dir).unwrap();
+    tmp.close().unwrap();
 }
 
 #[test]
 fn run_ends_quietly_when_stdout_closes() {
-    let dir = temp_dir("pipe");
+    let tmp = temp_dir("pipe");
+    let dir = tmp.path();
     let good =
         std::fs::read_to_string(repo().join("examples/events/macos-launchdaemon.ndjson")).unwrap();
     // Many copies of the example, shifted in time, so that there is far more output than a pipe holds.
@@ -295,7 +302,7 @@ fn run_ends_quietly_when_stdout_closes() {
         !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
         "{stderr}"
     );
-    std::fs::remove_dir_all(&dir).unwrap();
+    tmp.close().unwrap();
 }
 
 #[test]
@@ -415,9 +422,10 @@ fn seed_variant(dir: &std::path::Path, replacements: &[(&str, &str)]) -> PathBuf
 
 #[test]
 fn run_honours_max_signals_per_interval() {
-    let dir = temp_dir("max-signals");
+    let tmp = temp_dir("max-signals");
+    let dir = tmp.path();
     let rule = seed_variant(
-        &dir,
+        dir,
         &[(
             "from = \"now-9m\"",
             "from = \"now-70m\"\ninterval = \"1h\"\nmax_signals = 1",
@@ -431,15 +439,16 @@ fn run_honours_max_signals_per_interval() {
         stderr.contains("3 matches, 3 alerts, 2 matches dropped by max_signals=1 per 1h"),
         "{stderr}"
     );
-    std::fs::remove_dir_all(&dir).unwrap();
+    tmp.close().unwrap();
 }
 
 #[test]
 fn run_timestamp_override_falls_back_to_timestamp() {
-    let dir = temp_dir("override");
+    let tmp = temp_dir("override");
+    let dir = tmp.path();
     // The example events carry no event.ingested: Kibana falls back to @timestamp, and so does tripline.
     let rule = seed_variant(
-        &dir,
+        dir,
         &[(
             "from = \"now-9m\"",
             "from = \"now-9m\"\ntimestamp_override = \"event.ingested\"",
@@ -449,7 +458,7 @@ fn run_timestamp_override_falls_back_to_timestamp() {
     assert_eq!(alerts(&out.stdout).len(), 9, "{}", text(&out.stderr));
     // Without the fallback every event lacks its timestamp.
     let strict = seed_variant(
-        &dir,
+        dir,
         &[("from = \"now-9m\"", "from = \"now-9m\"\ntimestamp_override = \"event.ingested\"\ntimestamp_override_fallback_disabled = true")],
     );
     let out = tripline(&[
@@ -462,12 +471,13 @@ fn run_timestamp_override_falls_back_to_timestamp() {
     assert_eq!(alerts(&out.stdout).len(), 0, "{stderr}");
     assert!(stderr.contains("46 bad lines"), "{stderr}");
     assert!(stderr.contains("event.ingested"), "{stderr}");
-    std::fs::remove_dir_all(&dir).unwrap();
+    tmp.close().unwrap();
 }
 
 #[test]
 fn run_counts_out_of_order_events() {
-    let dir = temp_dir("order");
+    let tmp = temp_dir("order");
+    let dir = tmp.path();
     let good =
         std::fs::read_to_string(repo().join("examples/events/macos-launchdaemon.ndjson")).unwrap();
     let reversed: Vec<&str> = good.lines().rev().collect();
@@ -487,12 +497,13 @@ fn run_counts_out_of_order_events() {
         stderr.contains("]: 0 matches, 0 alerts, 12 late events not matched"),
         "{stderr}"
     );
-    std::fs::remove_dir_all(&dir).unwrap();
+    tmp.close().unwrap();
 }
 
 #[test]
 fn run_summary_lists_only_rules_that_alerted_or_lost_events() {
-    let dir = temp_dir("concise");
+    let tmp = temp_dir("concise");
+    let dir = tmp.path();
     let seed =
         std::fs::read_to_string(repo().join("examples/rules/launchdaemon_creation_and_load.toml"))
             .unwrap();
@@ -520,13 +531,14 @@ fn run_summary_lists_only_rules_that_alerted_or_lost_events() {
     assert!(stderr.contains("]: 3 matches, 9 alerts\n"), "{stderr}");
     assert!(stderr.contains("  3 other rules: no matches\n"), "{stderr}");
     assert!(!stderr.contains("out of order"), "{stderr}");
-    std::fs::remove_dir_all(&dir).unwrap();
+    tmp.close().unwrap();
 }
 
 #[test]
 fn run_line_counts_add_up() {
     // lines read = events + bad lines + blank lines, whatever made a line bad.
-    let dir = temp_dir("counts");
+    let tmp = temp_dir("counts");
+    let dir = tmp.path();
     let good =
         std::fs::read_to_string(repo().join("examples/events/macos-launchdaemon.ndjson")).unwrap();
     let mut bytes: Vec<u8> = Vec::new();
@@ -573,12 +585,13 @@ fn run_line_counts_add_up() {
         stderr.contains("46 events read, 3 bad lines (49 lines)"),
         "{stderr}"
     );
-    std::fs::remove_dir_all(&dir).unwrap();
+    tmp.close().unwrap();
 }
 
 #[test]
 fn check_skips_non_rule_files_and_rejects_duplicate_rule_ids() {
-    let dir = temp_dir("tree");
+    let tmp = temp_dir("tree");
+    let dir = tmp.path();
     let seed =
         std::fs::read_to_string(repo().join("examples/rules/launchdaemon_creation_and_load.toml"))
             .unwrap();
@@ -636,5 +649,5 @@ fn check_skips_non_rule_files_and_rejects_duplicate_rule_ids() {
         stdout.ends_with("1 rules: 1 valid, 0 invalid, 0 unsupported\n"),
         "{stdout}"
     );
-    std::fs::remove_dir_all(&dir).unwrap();
+    tmp.close().unwrap();
 }

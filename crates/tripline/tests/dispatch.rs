@@ -15,7 +15,8 @@ fn repo() -> PathBuf {
 
 /// Real event samples (shared telemetry and the repository's examples), repeated `copies` times with
 /// increasing timestamps so that sequences span copies and batches hold more than one thread's share.
-fn events_file(copies: usize, tag: &str) -> PathBuf {
+/// The file is removed when the returned path is dropped, so also when the test fails.
+fn events_file(copies: usize, tag: &str) -> tempfile::TempPath {
     let mut sources: Vec<PathBuf> = vec![repo().join("examples/events/macos-launchdaemon.ndjson")];
     let telemetry = repo().join("../shared/telemetry");
     for name in [
@@ -63,10 +64,12 @@ fn events_file(copies: usize, tag: &str) -> PathBuf {
             out.push('\n');
         }
     }
-    let path = std::env::temp_dir().join(format!(
-        "tripline-dispatch-{tag}-{}.ndjson",
-        std::process::id()
-    ));
+    let path = tempfile::Builder::new()
+        .prefix(&format!("tripline-dispatch-{tag}-"))
+        .suffix(".ndjson")
+        .tempfile()
+        .unwrap()
+        .into_temp_path();
     std::fs::write(&path, out).unwrap();
     path
 }
@@ -115,7 +118,7 @@ fn dispatch_and_threads_give_the_plain_paths_alerts() {
     let (plain, plain_summary) = run(&["--no-dispatch", "--threads", "1"], &events);
     let (fast, fast_summary) = run(&["--threads", "1"], &events);
     let (threaded, threaded_summary) = run(&["--threads", "2"], &events);
-    std::fs::remove_file(&events).ok();
+    drop(events);
     let alerts = plain.lines().count();
     assert!(
         alerts >= 10,
@@ -162,7 +165,7 @@ fn literal_prefilter_gives_the_plain_paths_alerts_and_counts() {
     let rules = [repo().join("examples/rules")];
     let (plain, plain_summary) = run_rules(&rules, &["--no-dispatch", "--threads", "1"], &events);
     let (fast, fast_summary) = run_rules(&rules, &["--threads", "1"], &events);
-    std::fs::remove_file(&events).ok();
+    drop(events);
     assert!(
         plain.lines().count() >= 3,
         "no alerts to compare\n{plain_summary}"
@@ -214,7 +217,7 @@ fn reading_ahead_gives_the_one_thread_runs_output_and_errors() {
     const BATCH: usize = 1024;
     let events = events_file(16, "readahead");
     let text = std::fs::read(&events).unwrap();
-    std::fs::remove_file(&events).ok();
+    drop(events);
     let lines: Vec<&[u8]> = text
         .split(|&b| b == b'\n')
         .filter(|l| !l.is_empty())
@@ -252,8 +255,12 @@ fn reading_ahead_gives_the_one_thread_runs_output_and_errors() {
             bad_lines += 1;
         }
     }
-    let dir = std::env::temp_dir().join(format!("tripline-readahead-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    // Removed on drop, so also when the test fails.
+    let tmp = tempfile::Builder::new()
+        .prefix("tripline-readahead-")
+        .tempdir()
+        .unwrap();
+    let dir = tmp.path();
     let (file_a, file_b) = (dir.join("a.ndjson"), dir.join("b.ndjson"));
     std::fs::write(&file_a, a).unwrap();
     std::fs::write(&file_b, b).unwrap();
@@ -305,5 +312,4 @@ fn reading_ahead_gives_the_one_thread_runs_output_and_errors() {
     let (_, broken_run, status) = run_status(&rules, &["--threads", "2"], &[&file_a, &broken]);
     assert_eq!(status, Some(1), "{broken_run}");
     assert!(broken_run.contains("cannot read"), "{broken_run}");
-    std::fs::remove_dir_all(&dir).ok();
 }

@@ -34,10 +34,12 @@ fn telemetry_dir() -> PathBuf {
     }
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tripline-eslogger-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh directory, unique per test; removed on drop, so also when the test fails.
+fn scratch(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("tripline-eslogger-{name}-"))
+        .tempdir()
+        .unwrap()
 }
 
 fn tripline(args: &[&str]) -> Output {
@@ -195,7 +197,8 @@ fn unload_and_delete_raise_nothing() {
         })
         .map(str::to_string)
         .collect();
-    let dir = scratch("cleanup");
+    let tmp = scratch("cleanup");
+    let dir = tmp.path();
     let path = dir.join("copy-then-cleanup.ndjson");
     std::fs::write(&path, lines.join("\n") + "\n").unwrap();
     let alerts = run_rules(&["--input", "eslogger", "--host-id", HOST_ID], &[&path]);
@@ -226,7 +229,8 @@ fn write_ndjson(path: &Path, docs: &[Value]) {
 #[test]
 fn same_events_in_every_ecs_shape_give_identical_alerts() {
     let docs = converted_scenario();
-    let dir = scratch("shapes");
+    let tmp = scratch("shapes");
+    let dir = tmp.path();
 
     let nested_path = dir.join("nested.ndjson");
     write_ndjson(
@@ -383,7 +387,8 @@ fn convert_prints_mapped_ndjson_and_needs_a_host_id_off_macos() {
 
 #[test]
 fn bad_eslogger_lines_are_reported_with_their_location() {
-    let dir = scratch("bad");
+    let tmp = scratch("bad");
+    let dir = tmp.path();
     let path = dir.join("bad.ndjson");
     let good = std::fs::read_to_string(scenario_path()).unwrap();
     let first = good.lines().next().unwrap();

@@ -319,10 +319,13 @@ fn query_conformance_through_the_binary() {
             .join("../engine/tests/conformance-known-failures.txt"),
     );
     let filter = std::env::var("CONFORMANCE_FILTER").ok();
-    let work =
-        std::env::temp_dir().join(format!("tripline-query-conformance-{}", std::process::id()));
-    let keyword_dir = work.join("keyword");
-    let wildcard_dir = work.join("wildcard");
+    // Removed on drop, so also when the test fails.
+    let work = tempfile::Builder::new()
+        .prefix("tripline-query-conformance-")
+        .tempdir()
+        .unwrap();
+    let keyword_dir = work.path().join("keyword");
+    let wildcard_dir = work.path().join("wildcard");
     std::fs::create_dir_all(&keyword_dir).unwrap();
     std::fs::create_dir_all(&wildcard_dir).unwrap();
 
@@ -427,7 +430,7 @@ fn query_conformance_through_the_binary() {
     for e in &errors {
         eprintln!("FAIL {e}");
     }
-    let _ = std::fs::remove_dir_all(&work);
+    let _ = work.close();
     assert!(
         errors.is_empty(),
         "{} conformance problem(s) through the CLI; see FAIL lines above",

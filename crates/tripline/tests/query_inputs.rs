@@ -4,18 +4,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::{json, Value};
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "tripline-query-inputs-{name}-{}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh directory, unique per test; removed on drop, so also when the test fails.
+fn temp_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("tripline-query-inputs-{name}-"))
+        .tempdir()
+        .unwrap()
 }
 
 fn query(args: &[&str], stdin: &[u8]) -> Output {
@@ -56,7 +54,8 @@ fn stderr(out: &Output) -> String {
 
 #[test]
 fn stored_mapping_files_repeated_with_comments_and_placeholder() {
-    let dir = temp_dir("mappings");
+    let tmp = temp_dir("mappings");
+    let dir = tmp.path();
     let first = dir.join("one.mapping");
     std::fs::write(
         &first,
@@ -110,7 +109,7 @@ fn stored_mapping_files_repeated_with_comments_and_placeholder() {
         b"",
     );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    std::fs::remove_dir_all(&dir).unwrap();
+    tmp.close().unwrap();
 }
 
 #[test]
@@ -140,7 +139,8 @@ fn gzip_on_stdin_is_unpacked() {
 
 #[test]
 fn nanosecond_timestamps_as_iso_or_fractional_millis_order_alike() {
-    let dir = temp_dir("nanos");
+    let tmp = temp_dir("nanos");
+    let dir = tmp.path();
     let mapping = dir.join("nanos.mapping");
     std::fs::write(
         &mapping,
@@ -173,7 +173,7 @@ fn nanosecond_timestamps_as_iso_or_fractional_millis_order_alike() {
         );
         assert_eq!(hits(&out).len(), 1, "{input}");
     }
-    std::fs::remove_dir_all(&dir).unwrap();
+    tmp.close().unwrap();
 }
 
 #[test]

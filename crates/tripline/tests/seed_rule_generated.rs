@@ -314,8 +314,12 @@ fn seed_rule_alerts_on_exactly_the_planted_positives() {
     assert!(planted.positives.len() > 100, "{}", planted.positives.len());
     assert!(planted.near_misses > 300, "{}", planted.near_misses);
 
-    let dir = std::env::temp_dir().join(format!("tripline-generated-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    // Removed on drop, so also when the test fails (unless TRIPLINE_KEEP_GENERATED, below).
+    let mut tmp = tempfile::Builder::new()
+        .prefix("tripline-generated-")
+        .tempdir()
+        .unwrap();
+    let dir = tmp.path();
     let events_path = dir.join("events.ndjson.gz");
     let file = std::fs::File::create(&events_path).unwrap();
     let mut gz =
@@ -381,6 +385,7 @@ fn seed_rule_alerts_on_exactly_the_planted_positives() {
             writeln!(plain, "{line}").unwrap();
         }
         eprintln!("kept {}", dir.display());
+        tmp.disable_cleanup(true);
     }
     let missed: Vec<_> = planted.positives.difference(&found).collect();
     let extra: Vec<_> = found.difference(&planted.positives).collect();
@@ -391,6 +396,6 @@ fn seed_rule_alerts_on_exactly_the_planted_positives() {
     assert!(!stderr.contains("max_signals"), "{stderr}");
     assert_eq!(shells, planted.positives.len());
     if !keep {
-        std::fs::remove_dir_all(&dir).unwrap();
+        tmp.close().unwrap();
     }
 }

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -55,9 +55,15 @@ fn tripline(args: &[&str]) -> Command {
     command
 }
 
-fn write_events(name: &str, lines: &[String]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tripline-streams-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+/// A fresh directory for one test's event files; removed on drop, so also when the test fails.
+fn scratch(test: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("tripline-streams-{test}-"))
+        .tempdir()
+        .unwrap()
+}
+
+fn write_events(dir: &Path, name: &str, lines: &[String]) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, lines.join("\n") + "\n").unwrap();
     path
@@ -122,8 +128,9 @@ fn run_file(path: &PathBuf, extra: &[&str]) -> (Vec<Vec<String>>, String) {
 
 #[test]
 fn shuffled_within_lateness_gives_the_sorted_alerts_and_later_events_are_counted() {
+    let tmp = scratch("lateness");
     let sorted: Vec<String> = story().into_iter().map(|(_, l)| l).collect();
-    let (expected, _) = run_file(&write_events("sorted.ndjson", &sorted), &[]);
+    let (expected, _) = run_file(&write_events(tmp.path(), "sorted.ndjson", &sorted), &[]);
     assert_eq!(expected.len(), 10, "{expected:?}");
 
     // Every event delayed by up to 4s (deterministic pseudo-random), arrival order by delayed time.
@@ -135,7 +142,7 @@ fn shuffled_within_lateness_gives_the_sorted_alerts_and_later_events_are_counted
     shuffled.sort();
     let shuffled: Vec<String> = shuffled.into_iter().map(|(_, _, l)| l).collect();
     assert_ne!(shuffled, sorted);
-    let path = write_events("shuffled.ndjson", &shuffled);
+    let path = write_events(tmp.path(), "shuffled.ndjson", &shuffled);
     let (got, stderr) = run_file(&path, &["--max-lateness", "5s"]);
     assert_eq!(got, expected);
     assert!(stderr.contains("late=0"), "{stderr}");
@@ -149,8 +156,16 @@ fn shuffled_within_lateness_gives_the_sorted_alerts_and_later_events_are_counted
     let a: Vec<String> = a.into_iter().map(|(_, l)| l).collect();
     let b: Vec<String> = b.into_iter().map(|(_, l)| l).collect();
     let half = a.len() / 2;
-    let first = write_events("part1.ndjson", &[&a[..half], &b[..half]].concat());
-    let second = write_events("part2.ndjson", &[&a[half..], &b[half..]].concat());
+    let first = write_events(
+        tmp.path(),
+        "part1.ndjson",
+        &[&a[..half], &b[..half]].concat(),
+    );
+    let second = write_events(
+        tmp.path(),
+        "part2.ndjson",
+        &[&a[half..], &b[half..]].concat(),
+    );
     // Each file ends more than a minute ahead of where the next half starts: two minutes allowed.
     let output = tripline(&["--max-lateness", "2m"])
         .arg(&first)
@@ -173,7 +188,7 @@ fn shuffled_within_lateness_gives_the_sorted_alerts_and_later_events_are_counted
         }
         behind.push(line);
     }
-    let path = write_events("behind.ndjson", &behind);
+    let path = write_events(tmp.path(), "behind.ndjson", &behind);
     let (got, _) = run_file(&path, &["--max-lateness", "5s"]);
     assert_eq!(got, expected);
     let (strict, stderr) = run_file(&path, &["--max-lateness", "0"]);
@@ -184,8 +199,9 @@ fn shuffled_within_lateness_gives_the_sorted_alerts_and_later_events_are_counted
 
 #[test]
 fn state_cap_evicts_oldest_and_reports() {
+    let tmp = scratch("cap");
     let sorted: Vec<String> = story().into_iter().map(|(_, l)| l).collect();
-    let path = write_events("capped.ndjson", &sorted);
+    let path = write_events(tmp.path(), "capped.ndjson", &sorted);
     // 20s between a plist and its launchctl: 20 partials are live at once; only 5 may be.
     let (got, stderr) = run_file(&path, &["--max-state", "5"]);
     assert!(got.len() < 10, "{got:?}");
@@ -269,6 +285,7 @@ fn sigint_ends_a_live_run_cleanly() {
 
 #[test]
 fn closed_stdout_ends_quietly_with_the_summary() {
+    let tmp = scratch("closed");
     // Many alerts: the reader takes one line and goes away.
     let mut lines = Vec::new();
     for host in 0..3_000u32 {
@@ -276,7 +293,7 @@ fn closed_stdout_ends_quietly_with_the_summary() {
         lines.push(plist(t, host));
         lines.push(launchctl(t + 5, host));
     }
-    let path = write_events("many.ndjson", &lines);
+    let path = write_events(tmp.path(), "many.ndjson", &lines);
     let mut child = tripline(&[])
         .arg(&path)
         .stdout(Stdio::piped())
