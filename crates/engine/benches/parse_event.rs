@@ -942,14 +942,11 @@ fn bench_other_parsers(
             mismatches[0]
         );
     };
-    check("serde_visitor", &mut |l| serde_walk(l, &paths));
-    check("sonic_serde_visitor", &mut |l| sonic_serde_walk(l, &paths));
-    check("sonic_object_iter", &mut |l| sonic_object_iter(l, &paths));
-    check("sonic_get_many", &mut |l| sonic_get_many(l, &paths, &tree));
-    check("sonic_dom", &mut |l| sonic_dom(l, &paths));
-    check("simd_borrowed", &mut |l| simd.borrowed(l, &paths));
-    check("simd_tape", &mut |l| simd.tape(l, &paths));
-    check("simd_serde_visitor", &mut |l| simd.serde(l, &paths));
+    for &variant in OTHER_PARSERS {
+        check(variant, &mut |l| {
+            other_parser(variant, l, &paths, &tree, &mut simd)
+        });
+    }
     eprintln!(
         "{name}: {} values in {} lines, equal for every parser",
         expected.iter().flatten().sum::<usize>(),
@@ -961,14 +958,44 @@ fn bench_other_parsers(
             b.iter(|| lines.iter().filter_map(|l| f(l).ok()).sum::<usize>())
         });
     };
-    run("serde_visitor", &mut |l| serde_walk(l, &paths));
-    run("sonic_serde_visitor", &mut |l| sonic_serde_walk(l, &paths));
-    run("sonic_object_iter", &mut |l| sonic_object_iter(l, &paths));
-    run("sonic_get_many", &mut |l| sonic_get_many(l, &paths, &tree));
-    run("sonic_dom", &mut |l| sonic_dom(l, &paths));
-    run("simd_borrowed", &mut |l| simd.borrowed(l, &paths));
-    run("simd_tape", &mut |l| simd.tape(l, &paths));
-    run("simd_serde_visitor", &mut |l| simd.serde(l, &paths));
+    for &variant in OTHER_PARSERS {
+        run(variant, &mut |l| {
+            other_parser(variant, l, &paths, &tree, &mut simd)
+        });
+    }
+}
+
+/// The variants [`bench_other_parsers`] checks and times, by name.
+const OTHER_PARSERS: &[&str] = &[
+    "serde_visitor",
+    "sonic_serde_visitor",
+    "sonic_object_iter",
+    "sonic_get_many",
+    "sonic_dom",
+    "simd_borrowed",
+    "simd_tape",
+    "simd_serde_visitor",
+];
+
+/// Runs the parser `variant` (one of [`OTHER_PARSERS`]) on `line`.
+fn other_parser(
+    variant: &str,
+    line: &str,
+    paths: &Paths,
+    tree: &sonic_rs::PointerTree,
+    simd: &mut Simd,
+) -> Verdict {
+    match variant {
+        "serde_visitor" => serde_walk(line, paths),
+        "sonic_serde_visitor" => sonic_serde_walk(line, paths),
+        "sonic_object_iter" => sonic_object_iter(line, paths),
+        "sonic_get_many" => sonic_get_many(line, paths, tree),
+        "sonic_dom" => sonic_dom(line, paths),
+        "simd_borrowed" => simd.borrowed(line, paths),
+        "simd_tape" => simd.tape(line, paths),
+        "simd_serde_visitor" => simd.serde(line, paths),
+        other => Err(format!("no parser variant `{other}`")),
+    }
 }
 
 criterion_group!(benches, bench_parse, bench_scan);
