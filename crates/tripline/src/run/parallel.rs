@@ -24,7 +24,8 @@
 //! Out-of-order arrivals are counted per group, for the run summary only: the rules' stream matchers
 //! reorder (or count as late) what their own rules see.
 
-use std::collections::HashMap;
+use ahash::AHashMap;
+use smallvec::SmallVec;
 use std::sync::Arc;
 
 use engine::dispatch::{DispatchScratch, Dispatcher};
@@ -215,7 +216,7 @@ pub(super) struct Router {
     /// Per event location: which selectors select it.
     /// Keyed by the hash of the location's parts (`_index`, `data_stream.*`), so that a known location
     /// is found without building its names.
-    locations: HashMap<u64, Vec<KnownLocation>>,
+    locations: AHashMap<u64, Vec<KnownLocation>>,
     location_hasher: ahash::RandomState,
     /// The newest event time routed, and how many older events came after it.
     newest: Option<i64>,
@@ -277,7 +278,7 @@ impl Router {
             out_of_order: 0,
             selectors,
             rule_selector,
-            locations: HashMap::new(),
+            locations: AHashMap::new(),
             location_hasher: ahash::RandomState::new(),
             last_advance: None,
             events_seen: 0,
@@ -424,7 +425,8 @@ impl Router {
 /// One line after phase 1: per group its event and candidate rule positions, or why it failed.
 #[derive(Default)]
 struct Parsed {
-    events: Vec<Option<Offered>>,
+    /// Inline for up to two groups (the corpus has two time fields): no allocation per line.
+    events: SmallVec<[Option<Offered>; 2]>,
     failure: Option<String>,
 }
 
@@ -743,7 +745,7 @@ fn parse_chunk(
         .map(|(index, line)| {
             let line_number = u32::try_from(first_line + index).unwrap_or(u32::MAX);
             let mut parsed = Parsed {
-                events: Vec::with_capacity(groups.len()),
+                events: SmallVec::with_capacity(groups.len()),
                 failure: None,
             };
             // One parse serves every group: they share the field table. A line no rule can match
