@@ -316,6 +316,17 @@ impl FieldTable {
         }
     }
 
+    /// The times of the fields kept by `fields` (time fields) for a line no rule reads beyond its
+    /// time, without making an event: `None` when the line must take [`FieldTable::parse_only_textless`]
+    /// (it is invalid, or the walk leaves it to the full one).
+    pub fn parse_times_textless(&self, text: &str, fields: &OnlyFields) -> Option<LineTimes> {
+        let mut collector = Collector::new(self);
+        collector.only = Some(&fields.only);
+        collector.times = Some(LineTimes::default());
+        scan::collect_pruned(text, &mut collector, &fields.paths).ok()?;
+        collector.times.take()
+    }
+
     /// [`FieldTable::parse_untimed_only_textless`] with the kept fields prepared: the line is
     /// walked along their paths only, everything else skipped (still checked). Lines where the
     /// full walk could read a skipped value differently (`\u` escapes, exponents, deep nesting)
@@ -493,6 +504,8 @@ struct Collector<'t> {
     index: Option<Box<str>>,
     /// When set, only these fields (indexed by id) are kept: the document is still read whole.
     only: Option<&'t [bool]>,
+    /// When set, the kept fields' times are read into it instead of values being made.
+    times: Option<LineTimes>,
 }
 
 thread_local! {
@@ -521,6 +534,7 @@ impl<'t> Collector<'t> {
             len: 0,
             index: None,
             only: None,
+            times: None,
         }
     }
 
@@ -533,6 +547,10 @@ impl<'t> Collector<'t> {
         let Some(spec) = self.table.spec(id) else {
             return;
         };
+        if let Some(times) = self.times.as_mut() {
+            times.take(id, spec, &scalar);
+            return;
+        }
         // The value is made in its place, a null slot: one made first and then pushed is copied
         // through the stack, and reading back what was just written there stalls.
         if self.len == self.values.len() {
@@ -556,6 +574,9 @@ impl<'t> Collector<'t> {
 
     /// Forgets the values found so far.
     fn clear(&mut self) {
+        if let Some(times) = self.times.as_mut() {
+            *times = LineTimes::default();
+        }
         for (_, v) in self.values.iter_mut().take(self.len) {
             *v = Value::Null;
         }
@@ -803,22 +824,91 @@ fn merge_runs(values: &mut Vec<(FieldId, Value)>) {
 /// equal, across indices with different mapping formats. A value the format cannot
 /// read (Elasticsearch would have rejected the document) is kept as it is.
 fn coerce_date(spec: &FieldSpec, scalar: Scalar<'_>) -> Value {
-    let text: Cow<str> = match &scalar {
-        Scalar::Str(s) => Cow::Borrowed(s),
-        Scalar::Int(i) => Cow::Owned(i.to_string()),
-        Scalar::Float(f) => Cow::Owned(f.to_string()),
-        Scalar::Bool(_) | Scalar::Null => return coerce(&spec.ty, scalar),
-    };
-    let nanos = match &spec.date_format {
-        Some(format) => format.parse(&text),
-        None => time::parse_timestamp_str(&text),
-    };
-    match nanos {
+    match scalar_date(spec, &scalar) {
         Some(ns) => Value::Str(SmolStr::new(canonical_date(
             ns,
             spec.ty == FieldType::DateNanos,
         ))),
         None => coerce(&spec.ty, scalar),
+    }
+}
+
+/// The instant a date field's JSON scalar names (by the field's format), or `None` when it names
+/// none (the value is then kept as it is).
+fn scalar_date(spec: &FieldSpec, scalar: &Scalar<'_>) -> Option<i64> {
+    let text: Cow<str> = match scalar {
+        Scalar::Str(s) => Cow::Borrowed(s),
+        Scalar::Int(i) => Cow::Owned(i.to_string()),
+        Scalar::Float(f) => Cow::Owned(f.to_string()),
+        Scalar::Bool(_) | Scalar::Null => return None,
+    };
+    match &spec.date_format {
+        Some(format) => format.parse(&text),
+        None => time::parse_timestamp_str(&text),
+    }
+}
+
+/// What reading the canonical text of `nanos` ([`canonical_date`]) back gives: the instant
+/// itself for `date_nanos`, floored to milliseconds for `date` (`None` where that leaves `i64`).
+fn canonical_date_nanos(nanos: i64, keep_nanos: bool) -> Option<i64> {
+    if keep_nanos {
+        Some(nanos)
+    } else {
+        nanos.div_euclid(1_000_000).checked_mul(1_000_000)
+    }
+}
+
+/// The times of a line's time fields, read without making an event: for lines no rule reads
+/// beyond their time (see [`FieldTable::parse_times_textless`]). Each is what the event of the
+/// same line would give its [`TimeField`], or unknown (the caller then takes that path).
+#[derive(Debug, Default)]
+pub struct LineTimes {
+    /// Per field present: the instant its first value names (before any truncation to
+    /// milliseconds), or `None` for what this shortcut does not model (a null, a value that names
+    /// no instant, a field of another type or with a format of its own).
+    found: SmallVec<[(FieldId, Option<i64>); 4]>,
+}
+
+impl LineTimes {
+    /// A field's value, in document order: the first one is what an event's field gives first.
+    fn take(&mut self, id: FieldId, spec: &FieldSpec, scalar: &Scalar<'_>) {
+        if self.found.iter().any(|(seen, _)| *seen == id) {
+            return;
+        }
+        // What `timestamp_nanos` reads from the value the event would hold.
+        let instant = match (&spec.ty, scalar) {
+            // Time fields are registered untyped: the value is kept as it is in the document.
+            (FieldType::Unknown, Scalar::Str(s)) => time::parse_timestamp_str(s),
+            (FieldType::Unknown, Scalar::Int(ms)) => time::from_epoch_millis_i64(*ms),
+            (FieldType::Unknown, Scalar::Float(ms)) => time::from_epoch_millis_f64(*ms),
+            // A date a rule registered first: its canonical text, read back.
+            (ty, Scalar::Str(_) | Scalar::Int(_) | Scalar::Float(_))
+                if ty.is_date() && spec.date_format.is_none() =>
+            {
+                scalar_date(spec, scalar)
+                    .and_then(|ns| canonical_date_nanos(ns, *ty == FieldType::DateNanos))
+            }
+            _ => None,
+        };
+        self.found.push((id, instant));
+    }
+
+    /// What [`TimeField::nanos`] gives for the event of this line: `Some(None)` when the field
+    /// is absent, `None` when this shortcut cannot tell.
+    pub fn nanos(&self, field: &TimeField) -> Option<Option<i64>> {
+        if field.format.is_some() {
+            return None;
+        }
+        match self.found.iter().find(|(id, _)| *id == field.id) {
+            None => Some(None),
+            Some(&(_, instant)) => instant.map(|ns| {
+                Some(if field.millis {
+                    ns.div_euclid(1_000_000) * 1_000_000
+                } else {
+                    ns
+                })
+            }),
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use engine::event::{Event, TimeField};
+use engine::event::{Event, LineTimes, TimeField};
 use engine::field::{FieldId, FieldTable};
 use engine::runtime::stream::StreamMatcher;
 use engine::runtime::Match;
@@ -89,6 +89,18 @@ impl Group {
     }
 
     /// The line's event as this group orders it, or why it cannot be ordered (a bad line).
+    /// The time [`Group::timed`] gives the event of a line whose time fields are `times`, when
+    /// they tell it (`None`: take the event path, which also words any error).
+    fn time_of(&self, times: &LineTimes) -> Option<i64> {
+        match times.nanos(&self.time)? {
+            Some(ns) => Some(ns),
+            // Kibana's fallback reads `@timestamp` as a `date`: milliseconds.
+            None => times
+                .nanos(self.fallback_timestamp.as_ref()?)?
+                .map(|ns| ns.div_euclid(1_000_000) * 1_000_000),
+        }
+    }
+
     fn timed(&self, event: &Event) -> Result<Event, String> {
         let path = self.fields.path(self.time.id);
         let timestamp = match self.time.nanos(event) {

@@ -759,6 +759,29 @@ fn parse_chunk(
                     .prefilter
                     .as_ref()
                     .is_some_and(|prefilter| !prefilter.may_match(line_text));
+            // Such a line's time, read without making an event, when every group's time is plain.
+            if let Some(times) = time_only
+                .as_ref()
+                .filter(|_| ruled_out)
+                .and_then(|time_only| first.fields.parse_times_textless(line_text, time_only))
+            {
+                let mut offered: SmallVec<[Option<Offered>; 2]> = SmallVec::new();
+                for group in groups {
+                    let Some(time) = group.time_of(&times) else {
+                        break;
+                    };
+                    offered.push(Some(Offered {
+                        event: None,
+                        time,
+                        dispatched: 0,
+                        selected: None,
+                    }));
+                }
+                if offered.len() == groups.len() {
+                    parsed.events = offered;
+                    return parsed;
+                }
+            }
             let document = if let Some(time_only) = time_only.as_ref().filter(|_| ruled_out) {
                 first.fields.parse_only_textless(line_text, time_only)
             } else {
