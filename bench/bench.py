@@ -79,37 +79,50 @@ def tripline_case(tripline, rules, threads, events_path, threaded):
     return argv + [events_path]
 
 
-def run_case(name, argv, events, size, raw_dir, repeat, alerts_from):
-    """Runs one case `repeat` times; returns the record with every sample and medians."""
-    samples = []
+def run_sample(name, argv, i, raw_dir, alerts_from):
+    """Runs one case once (its `i`-th sample)."""
+    # Alert output can be hundreds of MB: it goes to the temp dir, never under bench/runs.
+    stdout_dir = tempfile.gettempdir() if alerts_from == "lines" else raw_dir
+    stdout_path = os.path.join(stdout_dir, "tripline-bench-%d-%s.%d.stdout" % (os.getpid(), name, i))
+    stderr_path = os.path.join(raw_dir, "%s.%d.stderr" % (name, i))
+    print("run %-22s #%d: %s" % (name, i + 1, " ".join(argv)), file=sys.stderr, flush=True)
+    sample = measure(argv, stdout_path, stderr_path)
+    if alerts_from == "lines":
+        sample["alerts"] = count_lines(stdout_path)
+        os.remove(stdout_path)  # alert documents are big; the count is what is kept
+        with open(stderr_path, errors="replace") as f:
+            found = re.search(r"(\d+) matches", f.readline())
+        sample["matches"] = int(found.group(1)) if found else None
+    else:
+        try:
+            with open(stdout_path) as f:
+                sample["alerts"] = json.load(f)["alerts"]
+        except (ValueError, KeyError, OSError):
+            sample["alerts"] = None
+        sample["matches"] = sample["alerts"]
+    if sample["exit"] not in (0, 2):  # 2: some corpus rules invalid, the valid ones still ran
+        with open(stderr_path, errors="replace") as f:
+            tail = f.read()[-2000:]
+        raise SystemExit("case %s failed with exit %s:\n%s" % (name, sample["exit"], tail))
+    print("    wall %.2fs cpu %.2fs rss %.1f MiB alerts %s" % (
+        sample["wall_s"], sample["cpu_s"], sample["maxrss_kib"] / 1024, sample["alerts"]),
+        file=sys.stderr, flush=True)
+    return sample
+
+
+def run_cases(cases, raw_dir, repeat):
+    """Runs every case `repeat` times, in rounds (each round runs every case once), so that a machine
+    slowing down or speeding up during the run weighs on all cases alike and the ratios stay fair.
+    Returns one record per case, with every sample and medians."""
+    samples = {name: [] for name, *_ in cases}
     for i in range(repeat):
-        # Alert output can be hundreds of MB: it goes to the temp dir, never under bench/runs.
-        stdout_dir = tempfile.gettempdir() if alerts_from == "lines" else raw_dir
-        stdout_path = os.path.join(stdout_dir, "tripline-bench-%d-%s.%d.stdout" % (os.getpid(), name, i))
-        stderr_path = os.path.join(raw_dir, "%s.%d.stderr" % (name, i))
-        print("run %-22s #%d: %s" % (name, i + 1, " ".join(argv)), file=sys.stderr, flush=True)
-        sample = measure(argv, stdout_path, stderr_path)
-        if alerts_from == "lines":
-            sample["alerts"] = count_lines(stdout_path)
-            os.remove(stdout_path)  # alert documents are big; the count is what is kept
-            with open(stderr_path, errors="replace") as f:
-                found = re.search(r"(\d+) matches", f.readline())
-            sample["matches"] = int(found.group(1)) if found else None
-        else:
-            try:
-                with open(stdout_path) as f:
-                    sample["alerts"] = json.load(f)["alerts"]
-            except (ValueError, KeyError, OSError):
-                sample["alerts"] = None
-            sample["matches"] = sample["alerts"]
-        if sample["exit"] not in (0, 2):  # 2: some corpus rules invalid, the valid ones still ran
-            with open(stderr_path, errors="replace") as f:
-                tail = f.read()[-2000:]
-            raise SystemExit("case %s failed with exit %s:\n%s" % (name, sample["exit"], tail))
-        print("    wall %.2fs cpu %.2fs rss %.1f MiB alerts %s" % (
-            sample["wall_s"], sample["cpu_s"], sample["maxrss_kib"] / 1024, sample["alerts"]),
-            file=sys.stderr, flush=True)
-        samples.append(sample)
+        for name, argv, _events, _size, alerts_from in cases:
+            samples[name].append(run_sample(name, argv, i, raw_dir, alerts_from))
+    return [make_record(name, argv, events, size, samples[name])
+            for name, argv, events, size, _alerts_from in cases]
+
+
+def make_record(name, argv, events, size, samples):
     record = {"name": name, "argv": argv, "events": events, "bytes": size, "samples": samples}
     for key in ("wall_s", "cpu_s", "maxrss_kib"):
         values = [s[key] for s in samples]
@@ -268,8 +281,7 @@ def main():
         wanted = set(args.only.split(","))
         cases = [c for c in cases if c[0] in wanted]
 
-    results = [run_case(name, argv, n, size, raw_dir, args.repeat, alerts)
-               for name, argv, n, size, alerts in cases]
+    results = run_cases(cases, raw_dir, args.repeat)
     lines, checks = summarize(results, args, positives)
     regressions = 0
     if args.compare:
