@@ -1,16 +1,27 @@
 //! `event_ndjson`: arbitrary text → `FieldTable::parse_event`, as an NDJSON document and wrapped as an
 //! Elasticsearch hit (`{"_index", "_id", "_source": ...}`), with fields registered under nested and
 //! dotted paths of several types; the scanner (the fast path) against the serde path on both; and the
-//! pruned walk for lines read for a few fields only (`parse_only_textless`) against the full one.
+//! pruned walk for lines read for a few fields only (`parse_only_textless`) against the full one; and the
+//! times read without an event (`parse_times_textless`) against the times of the event.
 
 use std::sync::OnceLock;
 
-use engine::event::{EventOptions, OnlyFields, ScanDeclined};
+use engine::event::{EventOptions, OnlyFields, ScanDeclined, TimeField};
 use engine::field::FieldTable;
 use engine::schema::Schema;
 
 fn table() -> &'static FieldTable {
-    static TABLE: OnceLock<FieldTable> = OnceLock::new();
+    &table_and_times().0
+}
+
+/// Time fields as `tripline run` registers them: the table's own, one a rule registered first as a
+/// `date` (`event.created`), one registered only as a time field (`event.ingested`).
+fn time_fields() -> &'static [TimeField] {
+    &table_and_times().1
+}
+
+fn table_and_times() -> &'static (FieldTable, Vec<TimeField>) {
+    static TABLE: OnceLock<(FieldTable, Vec<TimeField>)> = OnceLock::new();
     TABLE.get_or_init(|| {
         let schema = Schema::ecs();
         let mut table = FieldTable::new(
@@ -34,11 +45,49 @@ fn table() -> &'static FieldTable {
             "a.b.c",
             "a.b",
             "labels.dotted.key",
+            "event.created",
         ] {
             table.register(path, &schema);
         }
-        table
+        let mut times = vec![table.time_field()];
+        for path in ["event.created", "event.ingested"] {
+            times.push(table.register_time_field(path, &schema));
+        }
+        (table, times)
     })
+}
+
+/// Where `parse_times_textless` answers, it answers what the event of the line gives.
+fn times_match_events(table: &FieldTable, text: &str) {
+    static KEPT: OnceLock<OnlyFields> = OnceLock::new();
+    let kept = KEPT.get_or_init(|| {
+        let mut only = vec![false; table.len()];
+        for field in time_fields() {
+            if let Some(slot) = only.get_mut(field.id.0 as usize) {
+                *slot = true;
+            }
+        }
+        table.only_fields(&only)
+    });
+    let Some(times) = table.parse_times_textless(text, kept) else {
+        return;
+    };
+    let event = table.parse_only_textless(text, kept);
+    assert!(
+        event.is_ok(),
+        "times read from a line the event path rejects"
+    );
+    if let Ok(event) = event {
+        for field in time_fields() {
+            if let Some(ns) = times.nanos(field) {
+                assert!(
+                    Ok(ns) == field.nanos(&event),
+                    "times {ns:?} but event {:?}",
+                    field.nanos(&event)
+                );
+            }
+        }
+    }
 }
 
 fn parse_one(table: &FieldTable, text: &str, options: &EventOptions) {
@@ -136,6 +185,7 @@ pub fn run(data: &[u8]) {
     let table = table();
     fast_matches_plain(table, text);
     pruned_matches_full(table, text);
+    times_match_events(table, text);
     for require_timestamp in [true, false] {
         let options = EventOptions { require_timestamp };
         parse_one(table, text, &options);
