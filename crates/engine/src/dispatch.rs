@@ -462,7 +462,26 @@ struct AtomSet {
     memo: Vec<MemoSlot>,
     /// The memo key of the value being looked up.
     key: Vec<u8>,
+    /// Per field index: how well the memo serves it. Fields whose values rarely repeat (ids, command
+    /// lines) would only pay for keys and evict the values that do repeat.
+    memo_stats: Vec<MemoStats>,
 }
+
+/// See [`AtomSet::memo_stats`].
+#[derive(Debug, Default, Clone, Copy)]
+struct MemoStats {
+    tries: u32,
+    hits: u32,
+    /// Lookups since the memo was last judged not to pay: after [`MEMO_RETRY`] it is tried again.
+    skipped: u32,
+}
+
+/// Memo lookups of a field before the memo is judged for it.
+const MEMO_PROBATION: u32 = 512;
+/// A field's memo lookups must hit at least once in this many.
+const MEMO_MIN_HIT_RATIO: u32 = 4;
+/// Lookups without the memo before a field is given it again (its values may start repeating).
+const MEMO_RETRY: u32 = 1 << 16;
 
 /// One remembered field value (see [`AtomSet::memo`]), inline: a hit reads two or three adjacent
 /// cache lines.
@@ -608,6 +627,27 @@ impl AtomSet {
         true
     }
 
+    /// Whether to look field index `index` up in the memo (see [`AtomSet::memo_stats`]).
+    fn memo_pays(&mut self, index: u32) -> bool {
+        let index = index as usize;
+        if self.memo_stats.len() <= index {
+            self.memo_stats.resize(index + 1, MemoStats::default());
+        }
+        let Some(stats) = self.memo_stats.get_mut(index) else {
+            return false;
+        };
+        if stats.tries < MEMO_PROBATION
+            || stats.hits.saturating_mul(MEMO_MIN_HIT_RATIO) >= stats.tries
+        {
+            return true;
+        }
+        stats.skipped += 1;
+        if stats.skipped >= MEMO_RETRY {
+            *stats = MemoStats::default();
+        }
+        false
+    }
+
     /// Runs the eager lookups of `fi` (index `index`) on `value`, or replays them from the memo.
     #[inline]
     fn run_eager(&mut self, fi: &FieldIndex, index: u32, value: &Value) {
@@ -615,7 +655,7 @@ impl AtomSet {
             .map(|kind| fi.eager[kind].then_some(index.saturating_mul(2) | kind as u32));
         // Exact constants alone cost a hash (often not even that: lengths rule most values out),
         // no less than the memo's own.
-        if !fi.eager[LITERALS] || !self.memo_key(fi, value) {
+        if !fi.eager[LITERALS] || !self.memo_pays(index) || !self.memo_key(fi, value) {
             for lookup in lookups.into_iter().flatten() {
                 self.run_lookup(fi, lookup, value);
             }
@@ -632,6 +672,15 @@ impl AtomSet {
                 && slot.key.get(..usize::from(slot.len)) == Some(&self.key[..]);
             hit.then_some((slot.atoms, slot.values, slot.literals))
         });
+        if let Some(stats) = self.memo_stats.get_mut(index as usize) {
+            // Halved now and then: the recent lookups count, and the counts never overflow.
+            if stats.tries >= 1 << 20 {
+                stats.tries /= 2;
+                stats.hits /= 2;
+            }
+            stats.tries += 1;
+            stats.hits += u32::from(remembered.is_some());
+        }
         if let Some((atoms, values, literals)) = remembered {
             let split = [
                 atoms.get(..usize::from(values)).unwrap_or_default(),
@@ -985,6 +1034,7 @@ impl Dispatcher {
         {
             // The memo names another index's fields and atoms.
             set.memo.clear();
+            set.memo_stats.clear();
         }
         set.begin(index);
         for (field, value) in event.fields() {
@@ -2445,6 +2495,48 @@ mod tests {
                 assert_eq!(checked(&dispatcher, &plans, &event, &mut kept), want);
             }
         }
+    }
+
+    #[test]
+    fn fields_the_memo_does_not_serve_answer_as_fresh_ones() {
+        let schema = Schema::ecs();
+        let mut table = FieldTable::with_defaults(&schema);
+        let queries = [
+            r#"process where process.command_line : "*-enc*""#,
+            r#"process where process.executable : "*\\Temp\\*""#,
+        ];
+        let plans = compile(&queries, &mut table);
+        let refs: Vec<&Plan> = plans.iter().collect();
+        let dispatcher = Dispatcher::new(&refs, &table);
+        let mut kept = DispatchScratch::default();
+        let (mut got, mut want) = (Vec::new(), Vec::new());
+        // Unique command lines (the memo stops serving that field, then tries it again) beside
+        // executables that repeat; then command lines that repeat too.
+        let rounds = usize::try_from(MEMO_PROBATION * 2 + MEMO_RETRY + 64).unwrap_or(usize::MAX);
+        for i in 0..rounds {
+            let command_line = if i > rounds - 64 {
+                format!("x -enc {}", i % 3)
+            } else if i % 7 == 0 {
+                format!("x -enc {i}")
+            } else {
+                format!("x {i}")
+            };
+            let exe = [r"C:\\Temp\\a.exe", r"C:\\b.exe"][i % 2];
+            let text = format!(
+                r#"{{"event":{{"category":"process"}},"process":{{"command_line":"{command_line}","executable":"{exe}"}}}}"#
+            );
+            let event = table.parse_event(&text, &UNTIMED).unwrap();
+            dispatcher.candidates(&event, &mut kept, &mut got);
+            dispatcher.candidates(&event, &mut DispatchScratch::default(), &mut want);
+            assert_eq!(got, want, "{text}");
+        }
+        // The memo was judged for the command line at least once.
+        let judged = kept
+            .atoms
+            .memo_stats
+            .iter()
+            .any(|s| s.skipped > 0 || s.tries > MEMO_PROBATION);
+        assert!(judged);
     }
 
     #[test]
