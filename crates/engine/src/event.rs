@@ -825,10 +825,11 @@ fn merge_runs(values: &mut Vec<(FieldId, Value)>) {
 /// read (Elasticsearch would have rejected the document) is kept as it is.
 fn coerce_date(spec: &FieldSpec, scalar: Scalar<'_>) -> Value {
     match scalar_date(spec, &scalar) {
-        Some(ns) => Value::Str(SmolStr::new(canonical_date(
-            ns,
-            spec.ty == FieldType::DateNanos,
-        ))),
+        // (A `date`'s text is made without a `String` first: one per event adds up.)
+        Some(ns) if spec.ty != FieldType::DateNanos => Value::Str(SmolStr::new(
+            std::str::from_utf8(&time::millis_iso_bytes(ns)).unwrap_or_default(),
+        )),
+        Some(ns) => Value::Str(SmolStr::new(canonical_date(ns, true))),
         None => coerce(&spec.ty, scalar),
     }
 }

@@ -199,18 +199,36 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 
 /// Formats epoch nanoseconds as Elasticsearch prints a `date`: `1970-01-01T00:00:00.000Z`.
 pub fn format_millis_iso(nanos: i64) -> String {
+    String::from_utf8_lossy(&millis_iso_bytes(nanos)).into_owned()
+}
+
+/// [`format_millis_iso`] without allocating: every instant epoch nanoseconds can hold (1677 to
+/// 2262) has a four-digit year, so the text is always 24 ASCII bytes.
+pub fn millis_iso_bytes(nanos: i64) -> [u8; 24] {
     let millis = nanos.div_euclid(1_000_000);
     let secs = millis.div_euclid(1000);
     let ms = millis.rem_euclid(1000);
     let days = secs.div_euclid(86_400);
     let sod = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z",
-        sod / 3600,
-        (sod % 3600) / 60,
-        sod % 60
-    )
+    let mut text = *b"0000-00-00T00:00:00.000Z";
+    let mut digits = |at: usize, width: usize, mut value: i64| {
+        for i in (at..at + width).rev() {
+            if let Some(b) = text.get_mut(i) {
+                // (`value` is within 0..10^width here; the digit is 0..=9.)
+                *b = b'0' + u8::try_from(value.rem_euclid(10)).unwrap_or(0);
+            }
+            value /= 10;
+        }
+    };
+    digits(0, 4, y);
+    digits(5, 2, m);
+    digits(8, 2, d);
+    digits(11, 2, sod / 3600);
+    digits(14, 2, (sod % 3600) / 60);
+    digits(17, 2, sod % 60);
+    digits(20, 3, ms);
+    text
 }
 
 fn civil_from_days(z: i64) -> (i64, i64, i64) {
@@ -813,6 +831,50 @@ fn parse_offset(b: &[u8], i: usize, z_ok: bool, colon: bool) -> Option<(i64, usi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`format_millis_iso`] as first written, with `format!`.
+    fn format_millis_iso_reference(nanos: i64) -> String {
+        let millis = nanos.div_euclid(1_000_000);
+        let secs = millis.div_euclid(1000);
+        let ms = millis.rem_euclid(1000);
+        let days = secs.div_euclid(86_400);
+        let sod = secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        format!(
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z",
+            sod / 3600,
+            (sod % 3600) / 60,
+            sod % 60
+        )
+    }
+
+    #[test]
+    fn millis_text_is_the_formatted_one_at_the_ends_of_the_range() {
+        for nanos in [
+            i64::MIN,
+            i64::MIN + 1,
+            -1,
+            0,
+            1,
+            999_999,
+            1_000_000,
+            i64::MAX - 1,
+            i64::MAX,
+        ] {
+            assert_eq!(
+                format_millis_iso(nanos),
+                format_millis_iso_reference(nanos),
+                "{nanos}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn millis_text_is_the_formatted_one(nanos in proptest::num::i64::ANY) {
+            proptest::prop_assert_eq!(format_millis_iso(nanos), format_millis_iso_reference(nanos));
+        }
+    }
 
     #[test]
     fn iso_forms() {
