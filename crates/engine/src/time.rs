@@ -205,12 +205,7 @@ pub fn format_millis_iso(nanos: i64) -> String {
 /// [`format_millis_iso`] without allocating: every instant epoch nanoseconds can hold (1677 to
 /// 2262) has a four-digit year, so the text is always 24 ASCII bytes.
 pub fn millis_iso_bytes(nanos: i64) -> [u8; 24] {
-    let millis = nanos.div_euclid(1_000_000);
-    let secs = millis.div_euclid(1000);
-    let ms = millis.rem_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
+    let [y, m, d, hour, minute, second, ms] = utc_parts(nanos);
     let mut text = *b"0000-00-00T00:00:00.000Z";
     let mut digits = |at: usize, width: usize, mut value: i64| {
         for i in (at..at + width).rev() {
@@ -224,11 +219,28 @@ pub fn millis_iso_bytes(nanos: i64) -> [u8; 24] {
     digits(0, 4, y);
     digits(5, 2, m);
     digits(8, 2, d);
-    digits(11, 2, sod / 3600);
-    digits(14, 2, (sod % 3600) / 60);
-    digits(17, 2, sod % 60);
+    digits(11, 2, hour);
+    digits(14, 2, minute);
+    digits(17, 2, second);
     digits(20, 3, ms);
     text
+}
+
+/// Year, month, day, hour, minute, second and millisecond (UTC) of an instant, floored to milliseconds.
+fn utc_parts(nanos: i64) -> [i64; 7] {
+    let millis = nanos.div_euclid(1_000_000);
+    let secs = millis.div_euclid(1000);
+    let sod = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    [
+        y,
+        m,
+        d,
+        sod / 3600,
+        (sod % 3600) / 60,
+        sod % 60,
+        millis.rem_euclid(1000),
+    ]
 }
 
 fn civil_from_days(z: i64) -> (i64, i64, i64) {
@@ -834,18 +846,8 @@ mod tests {
 
     /// [`format_millis_iso`] as first written, with `format!`.
     fn format_millis_iso_reference(nanos: i64) -> String {
-        let millis = nanos.div_euclid(1_000_000);
-        let secs = millis.div_euclid(1000);
-        let ms = millis.rem_euclid(1000);
-        let days = secs.div_euclid(86_400);
-        let sod = secs.rem_euclid(86_400);
-        let (y, m, d) = civil_from_days(days);
-        format!(
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z",
-            sod / 3600,
-            (sod % 3600) / 60,
-            sod % 60
-        )
+        let [y, m, d, hour, minute, second, ms] = utc_parts(nanos);
+        format!("{y:04}-{m:02}-{d:02}T{hour:02}:{minute:02}:{second:02}.{ms:03}Z")
     }
 
     #[test]
