@@ -442,11 +442,11 @@ fn timestamp_nanos(v: &Value, format: Option<&time::DateFormat>, millis: bool) -
         (None, Value::Str(s)) => time::parse_timestamp_str(s),
         _ => None,
     }?;
-    Some(if millis {
-        ns.div_euclid(1_000_000) * 1_000_000
+    if millis {
+        time::floor_millis(ns)
     } else {
-        ns
-    })
+        Some(ns)
+    }
 }
 
 fn strip_serde_position(msg: &str) -> String {
@@ -855,7 +855,7 @@ fn canonical_date_nanos(nanos: i64, keep_nanos: bool) -> Option<i64> {
     if keep_nanos {
         Some(nanos)
     } else {
-        nanos.div_euclid(1_000_000).checked_mul(1_000_000)
+        time::floor_millis(nanos)
     }
 }
 
@@ -902,13 +902,11 @@ impl LineTimes {
         }
         match self.found.iter().find(|(id, _)| *id == field.id) {
             None => Some(None),
-            Some(&(_, instant)) => instant.map(|ns| {
-                Some(if field.millis {
-                    ns.div_euclid(1_000_000) * 1_000_000
-                } else {
-                    ns
-                })
-            }),
+            // (An instant a `date` cannot hold is an error on the event path: left to it.)
+            Some(&(_, instant)) => match instant {
+                Some(ns) if field.millis => time::floor_millis(ns).map(Some),
+                other => other.map(Some),
+            },
         }
     }
 }
@@ -1362,6 +1360,15 @@ mod tests {
                 .timestamp,
             Some(1_000_000)
         );
+        // Within a millisecond of the earliest instant epoch nanoseconds hold: the millisecond it
+        // falls in starts before that, so a `date` cannot hold it (was an overflow).
+        let err = t
+            .parse_event(
+                r#"{"@timestamp": "-9223372036854.775"}"#,
+                &EventOptions::default(),
+            )
+            .unwrap_err();
+        assert!(err.message.starts_with("invalid timestamp"), "{err}");
         let t = FieldTable::with_defaults(&nanos);
         assert_eq!(
             t.parse_event(doc, &EventOptions::default())

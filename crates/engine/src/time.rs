@@ -198,6 +198,12 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 }
 
 /// Formats epoch nanoseconds as Elasticsearch prints a `date`: `1970-01-01T00:00:00.000Z`.
+/// `nanos` rounded down to a whole millisecond, as a `date` field holds it; `None` within a
+/// millisecond of the earliest instant epoch nanoseconds can hold (that millisecond starts before it).
+pub fn floor_millis(nanos: i64) -> Option<i64> {
+    nanos.div_euclid(1_000_000).checked_mul(1_000_000)
+}
+
 pub fn format_millis_iso(nanos: i64) -> String {
     String::from_utf8_lossy(&millis_iso_bytes(nanos)).into_owned()
 }

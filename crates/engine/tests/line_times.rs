@@ -180,6 +180,8 @@ fn unusual_lines_take_the_event_path() {
         r#"{"@timestamp":"yesterday"}"#,
         r#"{"@timestamp":true}"#,
         r#"{"@timestamp":[null,"2025-11-28T08:00:00Z"]}"#,
+        // An instant whose millisecond no epoch nanoseconds can hold.
+        r#"{"@timestamp":"-9223372036854.775"}"#,
     ] {
         let line = t.parse_times_textless(doc, &kept).expect(doc);
         assert_eq!(line.nanos(&times[0]), None, "{doc}");

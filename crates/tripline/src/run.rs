@@ -88,7 +88,6 @@ impl Group {
         }
     }
 
-    /// The line's event as this group orders it, or why it cannot be ordered (a bad line).
     /// The time [`Group::timed`] gives the event of a line whose time fields are `times`, when
     /// they tell it (`None`: take the event path, which also words any error).
     fn time_of(&self, times: &LineTimes) -> Option<i64> {
@@ -97,10 +96,11 @@ impl Group {
             // Kibana's fallback reads `@timestamp` as a `date`: milliseconds.
             None => times
                 .nanos(self.fallback_timestamp.as_ref()?)?
-                .map(|ns| ns.div_euclid(1_000_000) * 1_000_000),
+                .map(engine::time::floor_millis)?,
         }
     }
 
+    /// The line's event as this group orders it, or why it cannot be ordered (a bad line).
     fn timed(&self, event: &Event) -> Result<Event, String> {
         let path = self.fields.path(self.time.id);
         let timestamp = match self.time.nanos(event) {
@@ -116,7 +116,14 @@ impl Group {
                 };
                 match fallback.nanos(event) {
                     // Kibana's fallback reads `@timestamp` as a `date`: milliseconds.
-                    Ok(Some(ns)) => ns.div_euclid(1_000_000) * 1_000_000,
+                    Ok(Some(ns)) => match engine::time::floor_millis(ns) {
+                        Some(ms) => ms,
+                        None => {
+                            return Err(format!(
+                                "invalid timestamp in `@timestamp`: {ns} ns is out of range"
+                            ))
+                        }
+                    },
                     Ok(None) => {
                         return Err(format!(
                             "missing timestamp: neither `{path}` nor `@timestamp` is present"

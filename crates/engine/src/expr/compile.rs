@@ -890,14 +890,16 @@ impl DateField {
                 "failed to parse date field [{text}] with format [{format}]"
             ));
         };
-        Ok(Some(if self.nanos {
-            (lo, hi)
-        } else {
-            (
-                lo.div_euclid(1_000_000) * 1_000_000,
-                hi.div_euclid(1_000_000) * 1_000_000,
-            )
-        }))
+        if self.nanos {
+            return Ok(Some((lo, hi)));
+        }
+        match (crate::time::floor_millis(lo), crate::time::floor_millis(hi)) {
+            (Some(lo), Some(hi)) => Ok(Some((lo, hi))),
+            _ => Err(format!(
+                "date [{text}] of field `{}` is out of range",
+                self.path
+            )),
+        }
     }
 }
 

@@ -293,6 +293,9 @@ fn date_constants_use_the_format_and_round() {
     assert!(eval_with(&schema, r#"dd < "18-12-2022""#, noon.clone()));
     assert!(!errors(&schema, r#"dd == "2022-12-17""#).is_empty());
     assert!(!errors(&schema, r#"d == "yesterday""#).is_empty());
+    // An instant whose millisecond starts before the earliest epoch nanoseconds: an error, not
+    // an overflow.
+    assert!(!errors(&schema, r#"d == "-9223372036854.775""#).is_empty());
     // Values in other formats and epoch milliseconds are the same instants.
     assert!(eval_with(
         &schema,
