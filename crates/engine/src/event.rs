@@ -825,11 +825,7 @@ fn merge_runs(values: &mut Vec<(FieldId, Value)>) {
 /// read (Elasticsearch would have rejected the document) is kept as it is.
 fn coerce_date(spec: &FieldSpec, scalar: Scalar<'_>) -> Value {
     match scalar_date(spec, &scalar) {
-        // (A `date`'s text is made without a `String` first: one per event adds up.)
-        Some(ns) if spec.ty != FieldType::DateNanos => Value::Str(SmolStr::new(
-            std::str::from_utf8(&time::millis_iso_bytes(ns)).unwrap_or_default(),
-        )),
-        Some(ns) => Value::Str(SmolStr::new(canonical_date(ns, true))),
+        Some(ns) => Value::Str(canonical_date(ns, spec.ty == FieldType::DateNanos)),
         None => coerce(&spec.ty, scalar),
     }
 }
@@ -911,12 +907,13 @@ impl LineTimes {
     }
 }
 
-/// The canonical text of an instant in a `date` (milliseconds) or `date_nanos` field.
-pub fn canonical_date(nanos: i64, keep_nanos: bool) -> String {
+/// The canonical text of an instant in a `date` (milliseconds) or `date_nanos` field. (A `date`'s
+/// is made without a `String` first: events hold one or more each.)
+pub fn canonical_date(nanos: i64, keep_nanos: bool) -> SmolStr {
     if keep_nanos {
-        time::format_nanos_iso(nanos)
+        SmolStr::new(time::format_nanos_iso(nanos))
     } else {
-        time::format_millis_iso(nanos)
+        SmolStr::new(std::str::from_utf8(&time::millis_iso_bytes(nanos)).unwrap_or_default())
     }
 }
 

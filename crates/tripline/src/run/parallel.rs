@@ -443,6 +443,18 @@ struct Offered {
     selected: Option<Arc<[bool]>>,
 }
 
+impl Offered {
+    /// An event no rule is offered: only routed, by its time.
+    fn time_only(time: i64) -> Offered {
+        Offered {
+            event: None,
+            time,
+            dispatched: 0,
+            selected: None,
+        }
+    }
+}
+
 /// One chunk of lines after phase 1: per line its events, per rule shard the offers they make to the
 /// shard's rules (in line order).
 struct Chunk {
@@ -770,12 +782,7 @@ fn parse_chunk(
                     let Some(time) = group.time_of(&times) else {
                         break;
                     };
-                    offered.push(Some(Offered {
-                        event: None,
-                        time,
-                        dispatched: 0,
-                        selected: None,
-                    }));
+                    offered.push(Some(Offered::time_only(time)));
                 }
                 if offered.len() == groups.len() {
                     parsed.events = offered;
@@ -808,12 +815,7 @@ fn parse_chunk(
                             router.candidates(&event, scratch, &mut named);
                         }
                         if named.is_empty() {
-                            parsed.events.push(Some(Offered {
-                                event: None,
-                                time,
-                                dispatched: 0,
-                                selected: None,
-                            }));
+                            parsed.events.push(Some(Offered::time_only(time)));
                             continue;
                         }
                         let event = Arc::new(event);
